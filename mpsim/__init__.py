@@ -1,0 +1,29 @@
+"""mpsim: see exactly what Mixpanel receives from RudderStack, and what it ends up holding.
+
+The two halves are ``mpsim.rudder`` (RudderStack → Mixpanel requests) and ``mpsim.mixpanel``
+(a simulated Mixpanel project that receives them).
+"""
+
+from .errors import (
+    ConfigurationError,
+    InstrumentationError,
+    MpsimError,
+    TransformationCrash,
+    TransformError,
+)
+from .request import Request
+from .rudder import BatchItem, transform, transform_batch
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BatchItem",
+    "ConfigurationError",
+    "InstrumentationError",
+    "MpsimError",
+    "Request",
+    "TransformError",
+    "TransformationCrash",
+    "transform",
+    "transform_batch",
+]

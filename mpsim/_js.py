@@ -1,0 +1,479 @@
+"""JavaScript value semantics, reproduced in Python.
+
+RudderStack's Mixpanel destination is a Node.js program, and its output depends on JavaScript
+rules that Python does not share: what is truthy (``[]`` and ``{}`` are), how numbers print
+(``1.0`` is ``1``), in what order object keys serialise (integer-like keys first), how a dotted
+path is looked up (``get-value``) or written (``set-value``). The transformer is only a faithful
+twin if it uses these rules everywhere, so they live here, in one place.
+
+``UNDEFINED`` stands for JavaScript's ``undefined``: a key holding it exists (it counts toward
+Mixpanel's 255-key limit, as in the reference) but is never serialised.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+
+class _Undefined:
+    """The JavaScript ``undefined`` value (a singleton)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "UNDEFINED"
+
+
+UNDEFINED: Any = _Undefined()
+
+_MAX_SAFE = 2**53
+_MAX_INDEX = 4294967294
+
+
+# --------------------------------------------------------------------------- truthiness
+def truthy(value: Any) -> bool:
+    """JavaScript truthiness: ``[]``, ``{}`` and ``"0"`` are truthy; ``0``, ``""``, null are not."""
+    if value is None or value is UNDEFINED or value is False:
+        return False
+    t = type(value)
+    if t is str:
+        return value != ""
+    if t is int or t is float:
+        return value == value and value != 0
+    return True
+
+
+def usable(value: Any) -> bool:
+    """A mapping source is used when it is truthy, or exactly ``0`` or ``false``."""
+    if value is None or value is UNDEFINED:
+        return False
+    t = type(value)
+    if t is bool:
+        return True
+    if t is str:
+        return value != ""
+    if t is float:
+        return value == value
+    return True
+
+
+def non_empty(value: Any) -> bool:
+    """The reference's ``isDefinedAndNotNullAndNotEmpty``: ``0`` and ``false`` count as values."""
+    if value is None or value is UNDEFINED:
+        return False
+    t = type(value)
+    if t is float and value != value:
+        return False
+    if t is dict or t is list:
+        return len(value) > 0
+    if t is str:
+        return value.strip() != ""
+    return True
+
+
+def is_number(value: Any) -> bool:
+    t = type(value)
+    return t is int or t is float
+
+
+# --------------------------------------------------------------------------- numbers and strings
+def number_to_string(value: float | int) -> str:
+    """ECMAScript ``Number::toString``: ``1.0`` → ``1``, ``1e21`` → ``1e+21``, ``1e-7`` → ``1e-7``."""
+    if type(value) is int:
+        if -_MAX_SAFE <= value <= _MAX_SAFE:
+            return str(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            return "Infinity" if value > 0 else "-Infinity"
+    if value != value:
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    mantissa, _, exp_text = repr(abs(value)).partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    digits = int_part + frac_part
+    point = len(int_part) + (int(exp_text) if exp_text else 0)
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0") or "0"
+    k, n = len(digits), point
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * (-n) + digits
+    else:
+        e = n - 1
+        exp = ("+" if e >= 0 else "-") + str(abs(e))
+        text = digits + "e" + exp if k == 1 else digits[0] + "." + digits[1:] + "e" + exp
+    return sign + text
+
+
+def to_string(value: Any) -> str:
+    """JavaScript ``String(value)`` for JSON-like values."""
+    if value is UNDEFINED:
+        return "undefined"
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    t = type(value)
+    if t is str:
+        return value
+    if t is int or t is float:
+        return number_to_string(value)
+    if t is list or t is tuple:
+        return ",".join("" if v is None or v is UNDEFINED else to_string(v) for v in value)
+    return "[object Object]"
+
+
+def utf16_tail(text: str, units: int) -> str:
+    """The last ``units`` UTF-16 code units of ``text`` (``String.prototype.slice(-units)``).
+
+    A cut through a surrogate pair leaves a lone surrogate, exactly as JavaScript does.
+    """
+    if len(text) <= units // 2:
+        return text
+    if text.isascii():
+        return text[-units:]
+    raw = text.encode("utf-16-le", "surrogatepass")
+    return raw[-2 * units :].decode("utf-16-le", "surrogatepass")
+
+
+# --------------------------------------------------------------------------- objects
+def is_index_key(key: str) -> bool:
+    """Canonical array index: decimal digits, no leading zero, value ≤ 4294967294."""
+    return key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) <= _MAX_INDEX
+
+
+def js_keys(obj: dict[str, Any]) -> list[str]:
+    """``Object.keys`` order: integer-like keys ascending first, then the rest in insertion order."""
+    keys = list(obj)
+    if not any(k[:1].isdigit() for k in keys):
+        return keys
+    index = sorted((k for k in keys if is_index_key(k)), key=int)
+    if not index:
+        return keys
+    seen = set(index)
+    return index + [k for k in keys if k not in seen]
+
+
+def spread_items(value: Any) -> Iterable[tuple[str, Any]]:
+    """The ``(key, value)`` pairs that ``{...value}`` copies."""
+    t = type(value)
+    if t is dict:
+        return [(k, value[k]) for k in js_keys(value)]
+    if t is list:
+        return [(str(i), v) for i, v in enumerate(value)]
+    if t is str:
+        if value.isascii() or all(ord(c) < 0x10000 for c in value):
+            return [(str(i), c) for i, c in enumerate(value)]
+        raw = value.encode("utf-16-le", "surrogatepass")
+        units = [raw[i : i + 2].decode("utf-16-le", "surrogatepass") for i in range(0, len(raw), 2)]
+        return [(str(i), c) for i, c in enumerate(units)]
+    return []
+
+
+def own_keys(value: Any) -> list[str]:
+    """``Object.keys(value)`` for JSON-like values (strings give their indices)."""
+    return [k for k, _ in spread_items(value)]
+
+
+def strip_undefined(obj: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy without the keys that hold ``UNDEFINED`` (what ``JSON.stringify`` would drop)."""
+    return {k: v for k, v in obj.items() if v is not UNDEFINED}
+
+
+def _container(value: Any) -> bool:
+    t = type(value)
+    return t is dict or t is list
+
+
+def _has(target: Any, key: str) -> bool:
+    if type(target) is dict:
+        return key in target
+    if key == "length":
+        return True
+    return is_index_key(key) and int(key) < len(target)
+
+
+def _get(target: Any, key: str) -> Any:
+    if type(target) is dict:
+        return target[key]
+    if key == "length":
+        return len(target)
+    return target[int(key)]
+
+
+def get_path(target: Any, path: str) -> Any:
+    """Look up a dotted path the way the ``get-value`` package does (returns ``UNDEFINED`` if absent).
+
+    The whole path is tried as a key first; when a segment is missing, longer dot-joined runs of the
+    following segments are tried as literal keys, so ``a.b.c`` finds ``{"a": {"b.c": 1}}``.
+    """
+    if not _container(target):
+        return UNDEFINED
+    if type(target) is dict and path in target:
+        return target[path]
+    segs = path.split(".")
+    n = len(segs)
+    idx = 0
+    while True:
+        prop = segs[idx]
+        while prop.endswith("\\"):
+            idx += 1
+            prop = prop[:-1] + "." + (segs[idx] if idx < n else "")
+        if _has(target, prop):
+            target = _get(target, prop)
+        else:
+            found = False
+            j = idx + 1
+            while j < n:
+                prop = prop + "." + segs[j]
+                j += 1
+                if _has(target, prop):
+                    target = _get(target, prop)
+                    idx = j - 1
+                    found = True
+                    break
+            if not found:
+                return UNDEFINED
+        idx += 1
+        if idx >= n or not _container(target):
+            break
+    return target if idx == n else UNDEFINED
+
+
+class UnsafeKeyError(ValueError):
+    """``set-value`` refuses to write ``__proto__``, ``constructor`` and ``prototype``."""
+
+
+_UNSAFE_KEYS = frozenset({"__proto__", "constructor", "prototype"})
+
+
+def _split_set_path(path: str) -> list[str | int]:
+    if "/" in path:
+        return [path]
+    parts: list[str | int] = []
+    part = ""
+    i = 0
+
+    def push(text: str) -> None:
+        if text.strip() != "":
+            number = parse_number(text)
+            if number is not None and number == number and not math.isinf(number) and number == int(number):
+                parts.append(int(number))
+                return
+        parts.append(text)
+
+    while i < len(path):
+        ch = path[i]
+        if ch == "\\":
+            i += 1
+            part += path[i] if i < len(path) else "undefined"
+        elif ch == ".":
+            push(part)
+            part = ""
+        else:
+            part += ch
+        i += 1
+    if part:
+        push(part)
+    return parts
+
+
+def _assign(obj: Any, key: str | int, value: Any) -> None:
+    if type(obj) is list:
+        if isinstance(key, int) and 0 <= key <= _MAX_INDEX:
+            while len(obj) <= key:
+                obj.append(None)
+            obj[key] = value
+        return  # a named property on an array never reaches JSON
+    obj[key if isinstance(key, str) else number_to_string(key)] = value
+
+
+def _lookup(obj: Any, key: str | int) -> Any:
+    if type(obj) is list:
+        if isinstance(key, int) and 0 <= key < len(obj):
+            return obj[key]
+        return UNDEFINED
+    return obj.get(key if isinstance(key, str) else number_to_string(key), UNDEFINED)
+
+
+def set_path(target: dict[str, Any], path: str, value: Any) -> None:
+    """Write ``value`` at a dotted path the way the ``set-value`` package does.
+
+    ``a.b`` creates ``{"a": {"b": …}}``, an integer segment creates a list, ``\\.`` escapes a dot,
+    and a key containing ``/`` is used literally.
+    """
+    if not path:
+        return
+    keys = _split_set_path(path)
+    obj: Any = target
+    for i, key in enumerate(keys):
+        if isinstance(key, str) and key in _UNSAFE_KEYS:
+            raise UnsafeKeyError(f'Cannot set unsafe key: "{key}"')
+        if i == len(keys) - 1:
+            _assign(obj, key, value)
+            break
+        nxt = keys[i + 1]
+        current = _lookup(obj, key)
+        if isinstance(nxt, int) and type(current) is not list:
+            current = []
+            _assign(obj, key, current)
+        elif not _container(current):
+            current = {}
+            _assign(obj, key, current)
+        obj = current
+
+
+def delete_path(target: Any, path: str) -> None:
+    """Delete a dotted path like ``unset-value``: emptied parents stay behind."""
+    if type(target) is not dict:
+        return
+    if path in target:
+        del target[path]
+        return
+    if get_path(target, path) is UNDEFINED:
+        return
+    segs = path.split(".")
+    last = segs.pop()
+    while segs and segs[-1].endswith("\\"):
+        last = segs.pop()[:-1] + "." + last
+    obj: Any = target
+    for seg in segs:
+        obj = _lookup(obj, seg) if _container(obj) else UNDEFINED
+        if obj is UNDEFINED:
+            return
+    if type(obj) is dict:
+        obj.pop(last, None)
+    elif type(obj) is list and is_index_key(last) and int(last) < len(obj):
+        obj[int(last)] = None  # `delete arr[i]` leaves a hole, which serialises as null
+
+
+_NUMBER_RE = re.compile(r"^[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)$")
+
+
+def parse_number(text: str) -> float | None:
+    """JavaScript ``Number(text)`` for strings; ``None`` stands for NaN."""
+    s = text.strip()
+    if s == "":
+        return 0.0
+    low = s.lower()
+    if len(s) > 2 and low[0] == "0" and low[1] in "xob":
+        try:
+            return float(int(s[2:], {"x": 16, "o": 8, "b": 2}[low[1]]))
+        except ValueError:
+            return None
+    if not _NUMBER_RE.match(s):
+        return None
+    return float(s.replace("Infinity", "inf"))
+
+
+# --------------------------------------------------------------------------- JSON.stringify
+_NUM_MARK = "\x00mpsim-num\x00"
+_NUM_MARK_RE = re.compile(r'"\\u0000mpsim-num\\u0000([^"]*)"')
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+class _Flags:
+    __slots__ = ("marked",)
+
+    def __init__(self) -> None:
+        self.marked = False
+
+
+def _normalise(value: Any, flags: _Flags) -> Any:
+    """Turn a JSON-like value into one that ``json.dumps`` prints as ``JSON.stringify`` would."""
+    t = type(value)
+    if t is str or value is None or t is bool:
+        return value
+    if t is dict:
+        out = {}
+        for key in js_keys(value):
+            item = value[key]
+            if item is UNDEFINED:
+                continue
+            out[key] = _normalise(item, flags)
+        return out
+    if t is list or t is tuple:
+        return [None if item is UNDEFINED else _normalise(item, flags) for item in value]
+    if t is int:
+        if -_MAX_SAFE <= value <= _MAX_SAFE:
+            return value
+        flags.marked = True
+        text = number_to_string(value)
+        return None if "Infinity" in text else _NUM_MARK + text
+    if t is float:
+        if value != value or math.isinf(value):
+            return None
+        if value.is_integer():
+            if -_MAX_SAFE <= value <= _MAX_SAFE:
+                return int(value)
+        elif abs(value) >= 1e-4:
+            return value
+        flags.marked = True
+        return _NUM_MARK + number_to_string(value)
+    if isinstance(value, dict):
+        return _normalise(dict(value), flags)
+    if isinstance(value, (int, float)):
+        return _normalise(float(value) if isinstance(value, float) else int(value), flags)
+    if value is UNDEFINED:
+        return None
+    return str(value)
+
+
+def _escape_surrogates(text: str) -> str:
+    # Pairs that Python holds as two code points become one character; lone ones are escaped.
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return _SURROGATE_RE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+
+
+def dumps(value: Any) -> str:
+    """ECMAScript ``JSON.stringify(value)``: compact, raw UTF-8, JavaScript number and key order."""
+    flags = _Flags()
+    text = json.dumps(
+        _normalise(value, flags), ensure_ascii=False, separators=(",", ":"), check_circular=False
+    )
+    if flags.marked:
+        text = _NUM_MARK_RE.sub(lambda m: m.group(1), text)
+    if _SURROGATE_RE.search(text):
+        text = _escape_surrogates(text)
+    return text
+
+
+def utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def strict_equal(a: Any, b: Any) -> bool:
+    """Deep equality that, unlike ``==``, tells ``true`` from ``1`` and ``1`` from ``"1"``."""
+    ta, tb = type(a), type(b)
+    if ta is bool or tb is bool:
+        return ta is tb and a == b
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        return a == b
+    if ta is not tb:
+        return False
+    if ta is dict:
+        return a.keys() == b.keys() and all(strict_equal(a[k], b[k]) for k in a)
+    if ta is list:
+        return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b))
+    return bool(a == b)

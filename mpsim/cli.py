@@ -1,0 +1,83 @@
+"""The ``mpsim`` command line: a thin door onto the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import MpsimError, TransformError
+
+
+def _read_json(path: str, what: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MpsimError(f"cannot read {what} {path}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise MpsimError(f"{what} {path} is not valid JSON: {exc}") from None
+
+
+def cmd_transform(args: argparse.Namespace) -> int:
+    from .rudder import transform
+
+    message = _read_json(args.event, "event file")
+    config = _read_json(args.config, "config file") if args.config else {}
+    messages = message if isinstance(message, list) else [message]
+    output: list[Any] = []
+    failed = False
+    for item in messages:
+        try:
+            output.extend(r.to_rudder() for r in transform(item, config, now=args.now))
+        except TransformError as exc:
+            failed = True
+            output.append(exc.to_rudder())
+    json.dump(output, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 1 if failed else 0
+
+
+def cmd_conformance(args: argparse.Namespace) -> int:
+    from .conformance import run_files
+
+    results = run_files(args.files)
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        print(result.report())
+    passed = len(results) - len(failed)
+    print(f"{passed} passed, {len(failed)} failed")
+    return 1 if failed or not results else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mpsim", description="RudderStack → Mixpanel, simulated.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("transform", help="print the Mixpanel requests RudderStack sends for an event")
+    p.add_argument("event", help="RudderStack event JSON file (an object or an array of events; - for stdin)")
+    p.add_argument("--config", help="destination JSON file: RudderStack's destination object or its Config")
+    p.add_argument("--now", help="freeze the clock (ISO 8601) for the 5-year rule")
+    p.set_defaults(func=cmd_transform)
+
+    p = sub.add_parser("conformance", help="run reference case files and report N passed, M failed")
+    p.add_argument("files", nargs="+", help="case files in the shared/conformance format")
+    p.set_defaults(func=cmd_conformance)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MpsimError as exc:
+        print(f"mpsim: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""What every event type shares: settings, identities, mapped fields, time rules and limits."""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .. import _messages as msgs
+from .._dates import date_ms, to_iso
+from .._js import (
+    UNDEFINED,
+    dumps,
+    get_path,
+    js_keys,
+    strip_undefined,
+    to_string,
+    truthy,
+    usable,
+    utf8_length,
+)
+from ..errors import ConfigurationError, InstrumentationError, TransformationCrash
+from ..request import Request
+from .mappings import RESIDENCY_HOSTS, US_HOST
+from .useragent import parse_browser
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+MAX_PAYLOAD_BYTES = 1_048_576
+MAX_KEYS = 255
+MAX_ARRAY = 255
+FIVE_YEARS = 5
+
+
+# --------------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class Settings:
+    """The destination ``Config`` keys the transformer reads, with JavaScript truthiness applied."""
+
+    config: dict[str, Any]
+    token: Any
+    simplified: bool
+    base_url: str
+    strict: bool
+    import_auth: tuple[str, dict[str, Any]] | None
+
+    @classmethod
+    def from_destination(cls, destination: Any) -> Settings:
+        """Accept RudderStack's destination object (``{"Config": {...}}``) or just its Config."""
+        if destination is None:
+            destination = {}
+        if not isinstance(destination, dict):
+            raise ConfigurationError(f"destination must be an object, not {type(destination).__name__}")
+        config = destination.get("Config", destination)
+        if not isinstance(config, dict):
+            raise ConfigurationError("destination Config must be an object")
+        token = config.get("token", UNDEFINED)
+        residency = config.get("dataResidency")
+        base = RESIDENCY_HOSTS.get(residency, US_HOST) if isinstance(residency, str) else US_HOST
+        strict = truthy(config.get("strictMode", UNDEFINED))
+        return cls(
+            config=config,
+            token=token,
+            simplified=config.get("identityMergeApi") == "simplified",
+            base_url=base,
+            strict=strict,
+            import_auth=_import_auth(config, strict),
+        )
+
+    def get(self, key: str) -> Any:
+        return self.config.get(key, UNDEFINED)
+
+    def flag(self, key: str) -> bool:
+        return truthy(self.config.get(key, UNDEFINED))
+
+
+def _import_auth(config: dict[str, Any], strict: bool) -> tuple[str, dict[str, Any]] | None:
+    token = config.get("token", UNDEFINED)
+    strict_param = 1 if strict else 0
+    if truthy(token):
+        return _basic(to_string(token) + ":"), {"strict": strict_param}
+    user, secret, project = (config.get(k, UNDEFINED) for k in
+                             ("serviceAccountUserName", "serviceAccountSecret", "projectId"))
+    if truthy(user) and truthy(secret) and truthy(project):
+        return _basic(f"{to_string(user)}:{to_string(secret)}"), {"project_id": project, "strict": strict_param}
+    return None
+
+
+def _basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode("utf-8", "surrogatepass")).decode("ascii")
+
+
+# --------------------------------------------------------------------------- the event
+@dataclass
+class Event:
+    """One RudderStack message, prepared: ids coerced to strings and the identity expressions."""
+
+    message: dict[str, Any]
+    settings: Settings
+    now_ms: float
+
+    def __post_init__(self) -> None:
+        m = self.message
+        for key in ("userId", "anonymousId"):
+            value = m.get(key, UNDEFINED)
+            if truthy(value) and type(value) is not str:
+                m[key] = to_string(value)
+        self.user_id = m.get("userId", UNDEFINED)
+        self.anonymous_id = m.get("anonymousId", UNDEFINED)
+
+    @classmethod
+    def prepare(cls, message: dict[str, Any], settings: Settings, now_ms: float) -> Event:
+        """Work on a shallow copy: the caller's message is never modified."""
+        return cls(dict(message), settings, now_ms)
+
+    def get(self, path: str) -> Any:
+        return get_path(self.message, path)
+
+    @property
+    def id(self) -> Any:
+        """``userId || anonymousId`` (coerced); the raw anonymousId when both are falsy."""
+        return self.user_id if truthy(self.user_id) else self.anonymous_id
+
+    @property
+    def simplified_id(self) -> str:
+        if truthy(self.user_id):
+            return self.user_id  # type: ignore[no-any-return]
+        return "$device:" + to_string(self.anonymous_id)
+
+    @property
+    def distinct(self) -> Any:
+        return self.simplified_id if self.settings.simplified else self.id
+
+    @property
+    def is_web(self) -> bool:
+        return self.message.get("channel") == "web" and truthy(self.get("context.userAgent"))
+
+    def browser(self) -> tuple[Any, Any]:
+        name, version = parse_browser(to_string(self.get("context.userAgent")))
+        return (UNDEFINED if name is None else name), (UNDEFINED if version is None else version)
+
+    def time_ms(self) -> Any:
+        """Epoch ms of ``timestamp`` if truthy, else ``originalTimestamp``; null when invalid."""
+        ts = self.message.get("timestamp", UNDEFINED)
+        source = ts if truthy(ts) else self.message.get("originalTimestamp", UNDEFINED)
+        value = date_ms(source)
+        return None if value is None else int(value)
+
+    def time_iso(self) -> str:
+        """The revenue ``$time``: the first of timestamp/originalTimestamp that is a valid date."""
+        for key in ("timestamp", "originalTimestamp"):
+            value = date_ms(self.message.get(key, UNDEFINED))
+            if value is not None:
+                return to_iso(value)
+        raise InstrumentationError(msgs.INVALID_TIMESTAMPS)
+
+    def check_five_years(self) -> None:
+        """RudderStack drops events whose ``timestamp`` is more than 5 (365.2425-day) years old."""
+        value = date_ms(self.message.get("timestamp", UNDEFINED))
+        if value is None:
+            return
+        years = ((self.now_ms - value) / 86_400_000 * 4800 / 146097) / 12
+        if years > FIVE_YEARS:
+            raise InstrumentationError(msgs.TOO_OLD)
+
+
+def map_fields(source: Any, table: list[tuple[str, tuple[str, ...]]], into: dict[str, Any]) -> dict[str, Any]:
+    """Apply a mapping table: the first usable source value of each row is written (in place)."""
+    for key, paths in table:
+        for path in paths:
+            value = get_path(source, path)
+            if usable(value):
+                into[key] = value
+                break
+    return into
+
+
+# --------------------------------------------------------------------------- requests
+def import_request(event: Event, records: list[dict[str, Any]], texts: list[str] | None = None,
+                   user_id: Any = None) -> Request:
+    settings = event.settings
+    if settings.import_auth is None:
+        raise TransformationCrash(msgs.NO_IMPORT_CREDENTIALS)
+    auth, params = settings.import_auth
+    return Request(
+        path="import",
+        endpoint=f"{settings.base_url}/import/",
+        headers={"Content-Type": "application/json", "Authorization": auth},
+        params=dict(params),
+        records=records,
+        user_id=event.id if user_id is None else user_id,
+        _texts=texts,
+    )
+
+
+def profile_request(event: Event, path: str, record: dict[str, Any]) -> Request:
+    """An ``/engage`` or ``/groups`` request (the token travels inside the record)."""
+    return Request(
+        path=path,
+        endpoint=f"{event.settings.base_url}/{path}/",
+        headers=dict(JSON_HEADERS),
+        params={"verbose": 2},
+        records=[strip_undefined(record)],
+        user_id=event.id,
+    )
+
+
+def engage_update(event: Event, operation: str, value: Any) -> Request:
+    """``{OP: value, $token, $distinct_id}`` to /engage."""
+    return profile_request(event, "engage", {
+        operation: value,
+        "$token": event.settings.token,
+        "$distinct_id": event.distinct,
+    })
+
+
+def event_record(name: Any, properties: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """An event record and its JSON text, after Mixpanel's payload limits are checked."""
+    props_text = dumps(properties)
+    check_limits(properties, props_text)
+    clean = strip_undefined(properties)
+    record: dict[str, Any] = {} if name is UNDEFINED else {"event": name}
+    record["properties"] = clean
+    head = "" if name is UNDEFINED else '"event":' + dumps(name) + ","
+    return record, "{" + head + '"properties":' + props_text + "}"
+
+
+def check_limits(properties: dict[str, Any], text: str | None = None) -> None:
+    """Payload size, key-count and array-length limits on event properties (spec §4.9)."""
+    size = utf8_length(dumps(properties) if text is None else text)
+    if size > MAX_PAYLOAD_BYTES:
+        raise InstrumentationError(msgs.PAYLOAD_TOO_LARGE.format(kb=math.floor(size / 1024 + 0.5)))
+    _check_object(properties, "")
+
+
+def _check_object(obj: dict[str, Any], path: str) -> None:
+    if len(obj) >= MAX_KEYS:
+        if path:
+            raise InstrumentationError(msgs.TOO_MANY_NESTED_KEYS.format(path=path, n=len(obj)))
+        raise InstrumentationError(msgs.TOO_MANY_KEYS.format(n=len(obj)))
+    for key in js_keys(obj):
+        value = obj[key]
+        t = type(value)
+        if t is dict:
+            _check_object(value, path + "." + key if path else key)
+        elif t is list:
+            _check_list(value, path + "." + key if path else key)
+
+
+def _check_list(items: list[Any], path: str) -> None:
+    if len(items) > MAX_ARRAY:
+        raise InstrumentationError(msgs.ARRAY_TOO_LONG.format(path=path, n=len(items)))
+    for i, item in enumerate(items):
+        if type(item) is dict:
+            _check_object(item, f"{path}[{i}]")
+

@@ -1,0 +1,65 @@
+"""The processor path: one RudderStack event → the Mixpanel requests RudderStack sends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import _messages as msgs
+from .._dates import clock_ms
+from .._js import to_string, truthy
+from ..errors import InstrumentationError
+from ..request import Request
+from .alias_group import alias, group
+from .common import Event, Settings
+from .events import page, screen, track
+from .identify import identify
+
+Handler = Callable[[Event], list[Request]]
+
+#: Event type → handler. Dispatch is case-sensitive, like RudderStack's.
+HANDLERS: dict[str, Handler] = {
+    "track": track,
+    "page": page,
+    "screen": screen,
+    "identify": identify,
+    "group": group,
+}
+
+
+def transform(message: dict[str, Any], destination: dict[str, Any] | None = None, *, now: Any = None) -> list[Request]:
+    """Turn one RudderStack event into the Mixpanel requests RudderStack's destination sends.
+
+    Parameters
+    ----------
+    message:
+        The RudderStack event (``type``, ``userId``, ``properties``, ``context`` …).
+    destination:
+        RudderStack's destination object (``{"Config": {...}}``) or just its Config.
+    now:
+        Freezes the clock for the 5-year rule: a ``datetime``, an ISO 8601 string or epoch ms.
+
+    Raises
+    ------
+    TransformError
+        ``InstrumentationError`` for a bad event, ``ConfigurationError`` for bad settings and
+        ``TransformationCrash`` (status 500) where RudderStack itself crashes.
+    """
+    if not isinstance(message, dict):
+        raise InstrumentationError(f"message must be a JSON object, not {type(message).__name__}")
+    settings = Settings.from_destination(destination)
+    return transform_with(message, settings, clock_ms(now))
+
+
+def transform_with(message: dict[str, Any], settings: Settings, now_ms: float) -> list[Request]:
+    """``transform`` with settings and clock already resolved (the router calls this per event)."""
+    event = Event.prepare(message, settings, now_ms)
+    kind = message.get("type")
+    if not truthy(kind):
+        raise InstrumentationError(msgs.TYPE_REQUIRED)
+    if kind == "alias" and type(kind) is str:
+        return alias(event, message)
+    handler = HANDLERS.get(kind) if type(kind) is str else None
+    if handler is None:
+        raise InstrumentationError(msgs.TYPE_NOT_SUPPORTED.format(type=to_string(kind)))
+    return handler(event)

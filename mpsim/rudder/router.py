@@ -1,0 +1,179 @@
+"""The router path: many events → batched Mixpanel requests, as RudderStack's router sends them."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._dates import clock_ms
+from .._js import UNDEFINED, truthy
+from ..errors import MpsimError, TransformError
+from ..request import Request
+from .common import Settings
+from .mappings import BATCH_LIMITS
+from .processor import transform_with
+
+#: Order in which an endpoint is recognised and in which a chunk's batches are output.
+BUCKET_ORDER = ("engage", "groups", "import")
+
+
+@dataclass
+class BatchItem:
+    """One router output item: a batch of requests for some jobs, or one job's error."""
+
+    metadata: list[dict[str, Any]]
+    destination: Any
+    requests: list[Request] = field(default_factory=list)
+    status_code: int = 200
+    error: str | None = None
+    stat_tags: dict[str, Any] | None = None
+    #: after jobs were merged, ``batchedRequest`` is a list of requests
+    merged: bool = False
+
+    @property
+    def batched(self) -> bool:
+        return self.error is None
+
+    @property
+    def job_ids(self) -> list[Any]:
+        return [m.get("jobId") for m in self.metadata]
+
+    def to_rudder(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"metadata": self.metadata, "batched": False, "statusCode": self.status_code,
+                    "error": self.error, "statTags": self.stat_tags, "destination": self.destination}
+        batched: Any = [r.to_rudder() for r in self.requests] if self.merged else self.requests[0].to_rudder()
+        return {"batchedRequest": batched, "metadata": self.metadata, "batched": True,
+                "statusCode": self.status_code, "destination": self.destination}
+
+    def _repr_html_(self) -> str:
+        head = f"<b>jobs {html.escape(str(self.job_ids))}</b> "
+        if self.error is not None:
+            return head + f"<span style='color:#b00'>{self.status_code}: {html.escape(self.error)}</span>"
+        return head + "".join(r._repr_html_() for r in self.requests)
+
+
+def _job_key(metadata: Any) -> Any:
+    return metadata.get("jobId") if isinstance(metadata, dict) else None
+
+
+def _chunks(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Group events by type while keeping each user's events in order across types (spec §6.1)."""
+    chunks: list[tuple[Any, list[dict[str, Any]]]] = []
+    last: dict[Any, int] = {}
+    for event in events:
+        metadata = event.get("metadata") or {}
+        user = metadata.get("userId", UNDEFINED) if isinstance(metadata, dict) else UNDEFINED
+        user_key = (type(user).__name__, json.dumps(user, sort_keys=True, default=str)) if user is not UNDEFINED else None
+        message = event.get("message")
+        kind = message.get("type") if isinstance(message, dict) else None
+        start = last.get(user_key, 0)
+        index = next((i for i in range(start, len(chunks)) if chunks[i][0] == kind), None)
+        if index is None:
+            chunks.append((kind, []))
+            index = len(chunks) - 1
+        chunks[index][1].append(event)
+        last[user_key] = index
+    return [members for _, members in chunks]
+
+
+def _bucket(path_or_endpoint: str) -> str | None:
+    return next((b for b in BUCKET_ORDER if b in path_or_endpoint), None)
+
+
+def _batch(members: list[tuple[Request, dict[str, Any], Any]], gzip: bool) -> BatchItem:
+    first = members[0][0]
+    records: list[dict[str, Any]] = []
+    texts: list[str] | None = []
+    for request, _, _ in members:
+        records.extend(request.records)
+        if texts is not None and request._texts is not None:
+            texts.extend(request._texts)
+        else:
+            texts = None
+    request = Request(path=first.path, endpoint=first.endpoint, headers=dict(first.headers),
+                      params=dict(first.params), records=records, method=first.method,
+                      gzip=gzip and "import" in first.endpoint, batched=True, _texts=texts)
+    return BatchItem(metadata=[m for _, m, _ in members], destination=members[0][2], requests=[request])
+
+
+def _merge_pass(items: list[BatchItem]) -> list[BatchItem]:
+    """Fold items that share a job id into the first of them (spec §6.7)."""
+    owner: dict[Any, BatchItem] = {}
+    kept: list[BatchItem] = []
+    for item in items:
+        target = next((owner[j] for j in item.job_ids if j in owner), None)
+        if target is None:
+            kept.append(item)
+            for j in item.job_ids:
+                owner[j] = item
+            continue
+        target.requests.extend(item.requests)
+        target.merged = True
+        for metadata in item.metadata:
+            target.metadata.append(metadata)
+            owner.setdefault(_job_key(metadata), target)
+    for item in kept:
+        seen: dict[Any, dict[str, Any]] = {}
+        for metadata in item.metadata:
+            seen.setdefault(_job_key(metadata), metadata)
+        item.metadata = sorted(seen.values(), key=_sort_key)
+    return kept
+
+
+def _sort_key(metadata: Any) -> tuple[int, Any]:
+    job = _job_key(metadata)
+    return (0, job) if isinstance(job, (int, float)) and not isinstance(job, bool) else (1, str(job))
+
+
+def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: Any = None) -> list[BatchItem]:
+    """Transform and batch events the way RudderStack's router does (spec §6).
+
+    ``events`` are ``{message, destination, metadata}`` objects; ``metadata.jobId`` identifies a
+    job and ``metadata.userId`` keeps one user's events in order. ``gzip`` says the caller accepts
+    gzip, so /import batches travel as ``body.GZIP.payload``.
+    """
+    if not isinstance(events, list):
+        raise MpsimError(f"events must be a list of {{message, destination, metadata}}, not {type(events).__name__}")
+    now_ms = clock_ms(now)
+    settings_cache: dict[int, Settings] = {}
+    items: list[BatchItem] = []
+    for chunk in _chunks(events):
+        buckets: dict[str, list[tuple[Request, dict[str, Any], Any]]] = {b: [] for b in BUCKET_ORDER}
+        errors: list[BatchItem] = []
+        for event in chunk:
+            metadata, destination, message = event.get("metadata"), event.get("destination"), event.get("message")
+            try:
+                if isinstance(message, dict) and truthy(message.get("statusCode", UNDEFINED)):
+                    requests = [Request.from_rudder(message)]
+                else:
+                    key = id(destination)
+                    settings = settings_cache.get(key)
+                    if settings is None:
+                        settings = settings_cache[key] = Settings.from_destination(destination)
+                    if not isinstance(message, dict):
+                        raise TransformError(f"message must be a JSON object, not {type(message).__name__}")
+                    requests = transform_with(message, settings, now_ms)
+            except TransformError as exc:
+                errors.append(BatchItem(metadata=[metadata], destination=destination, status_code=exc.status_code,
+                                        error=exc.message, stat_tags=exc.stat_tags))
+                continue
+            for request in requests:
+                bucket = _bucket(request.endpoint)
+                if bucket is not None:
+                    buckets[bucket].append((request, metadata, destination))
+        for name in BUCKET_ORDER:
+            members = buckets[name]
+            limit = BATCH_LIMITS[name]
+            for start in range(0, len(members), limit):
+                items.append(_batch(members[start:start + limit], gzip))
+        items.extend(errors)
+    for _ in range(2):
+        items = _merge_pass(items)
+    items.sort(key=lambda item: min((_sort_key(m) for m in item.metadata), default=(2, "")))
+    return items
+
+
+__all__ = ["BatchItem", "transform_batch"]
