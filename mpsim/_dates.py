@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 
@@ -145,7 +146,11 @@ def date_ms(value: Any) -> float | None:
         return float(math.trunc(value)) + 0.0
     if t is dict:
         return None
-    text = to_string(value) if t is not str else value
+    return _parse_string(to_string(value) if t is not str else value)
+
+
+@lru_cache(maxsize=8192)
+def _parse_string(text: str) -> float | None:
     if text != text.strip() or not text:
         return None
     result = _parse_iso(text)

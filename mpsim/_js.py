@@ -163,10 +163,13 @@ def is_index_key(key: str) -> bool:
     return key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) <= _MAX_INDEX
 
 
+_DIGIT_START = re.compile(r"(?:^|\x00)\d")
+
+
 def js_keys(obj: dict[str, Any]) -> list[str]:
     """``Object.keys`` order: integer-like keys ascending first, then the rest in insertion order."""
     keys = list(obj)
-    if not any(k[:1].isdigit() for k in keys):
+    if not _DIGIT_START.search("\x00".join(keys)):
         return keys
     index = sorted((k for k in keys if is_index_key(k)), key=int)
     if not index:
@@ -228,37 +231,63 @@ def get_path(target: Any, path: str) -> Any:
     The whole path is tried as a key first; when a segment is missing, longer dot-joined runs of the
     following segments are tried as literal keys, so ``a.b.c`` finds ``{"a": {"b.c": 1}}``.
     """
-    if not _container(target):
+    return get_segments(target, path, _segments(path))
+
+
+_SEGMENT_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _segments(path: str) -> tuple[str, ...]:
+    segs = _SEGMENT_CACHE.get(path)
+    if segs is None:
+        segs = tuple(path.split("."))
+        if len(_SEGMENT_CACHE) < 10_000:
+            _SEGMENT_CACHE[path] = segs
+    return segs
+
+
+def get_segments(target: Any, path: str, segs: tuple[str, ...]) -> Any:
+    """``get_path`` with the path already split (the mapping tables split theirs once)."""
+    t = type(target)
+    if t is dict:
+        value = target.get(path, _MISSING)
+        if value is not _MISSING:
+            return value
+    elif t is not list:
         return UNDEFINED
-    if type(target) is dict and path in target:
-        return target[path]
-    segs = path.split(".")
     n = len(segs)
     idx = 0
     while True:
         prop = segs[idx]
-        while prop.endswith("\\"):
-            idx += 1
-            prop = prop[:-1] + "." + (segs[idx] if idx < n else "")
-        if _has(target, prop):
-            target = _get(target, prop)
+        if prop[-1:] == "\\":
+            while prop.endswith("\\"):
+                idx += 1
+                prop = prop[:-1] + "." + (segs[idx] if idx < n else "")
+        if type(target) is dict:
+            value = target.get(prop, _MISSING)
         else:
-            found = False
+            value = _get(target, prop) if _has(target, prop) else _MISSING
+        if value is _MISSING:
             j = idx + 1
             while j < n:
                 prop = prop + "." + segs[j]
                 j += 1
                 if _has(target, prop):
-                    target = _get(target, prop)
+                    value = _get(target, prop)
                     idx = j - 1
-                    found = True
                     break
-            if not found:
+            if value is _MISSING:
                 return UNDEFINED
+        target = value
         idx += 1
-        if idx >= n or not _container(target):
-            break
-    return target if idx == n else UNDEFINED
+        if idx >= n:
+            return target
+        t = type(target)
+        if t is not dict and t is not list:
+            return UNDEFINED
+
+
+_MISSING: Any = object()
 
 
 class UnsafeKeyError(ValueError):
@@ -400,21 +429,47 @@ class _Flags:
         self.marked = False
 
 
+_PLAIN = frozenset({str, bool, type(None)})
+
+
 def _normalise(value: Any, flags: _Flags) -> Any:
-    """Turn a JSON-like value into one that ``json.dumps`` prints as ``JSON.stringify`` would."""
+    """Turn a JSON-like value into one that ``json.dumps`` prints as ``JSON.stringify`` would.
+
+    Copy-on-write: a container that needs no change is returned as it is, so typical payloads
+    are only scanned, not rebuilt.
+    """
     t = type(value)
+    if t is dict:
+        if _DIGIT_START.search("\x00".join(value)):
+            return {k: _normalise(value[k], flags) for k in js_keys(value) if value[k] is not UNDEFINED}
+        out = None
+        for key, item in value.items():
+            ti = type(item)
+            if ti in _PLAIN or (ti is int and -_MAX_SAFE <= item <= _MAX_SAFE):
+                continue
+            new = _normalise(item, flags) if item is not UNDEFINED else _DROP
+            if new is not item:
+                if out is None:
+                    out = dict(value)
+                if new is _DROP:
+                    del out[key]
+                else:
+                    out[key] = new
+        return value if out is None else out
+    if t is list or t is tuple:
+        items = None
+        for i, item in enumerate(value):
+            ti = type(item)
+            if ti in _PLAIN or (ti is int and -_MAX_SAFE <= item <= _MAX_SAFE):
+                continue
+            new = None if item is UNDEFINED else _normalise(item, flags)
+            if new is not item:
+                if items is None:
+                    items = list(value)
+                items[i] = new
+        return value if items is None and t is list else (items if items is not None else list(value))
     if t is str or value is None or t is bool:
         return value
-    if t is dict:
-        out = {}
-        for key in js_keys(value):
-            item = value[key]
-            if item is UNDEFINED:
-                continue
-            out[key] = _normalise(item, flags)
-        return out
-    if t is list or t is tuple:
-        return [None if item is UNDEFINED else _normalise(item, flags) for item in value]
     if t is int:
         if -_MAX_SAFE <= value <= _MAX_SAFE:
             return value
@@ -440,18 +495,22 @@ def _normalise(value: Any, flags: _Flags) -> Any:
     return str(value)
 
 
+_DROP: Any = object()
+
+
 def _escape_surrogates(text: str) -> str:
     # Pairs that Python holds as two code points become one character; lone ones are escaped.
     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
     return _SURROGATE_RE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
 def dumps(value: Any) -> str:
     """ECMAScript ``JSON.stringify(value)``: compact, raw UTF-8, JavaScript number and key order."""
     flags = _Flags()
-    text = json.dumps(
-        _normalise(value, flags), ensure_ascii=False, separators=(",", ":"), check_circular=False
-    )
+    text = _ENCODER.encode(_normalise(value, flags))
     if flags.marked:
         text = _NUM_MARK_RE.sub(lambda m: m.group(1), text)
     if _SURROGATE_RE.search(text):

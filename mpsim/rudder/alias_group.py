@@ -65,7 +65,7 @@ def group(event: Event) -> list[Request]:
             continue
         ids = value if type(value) is list else [value]
         out.append(profile_request(event, "engage", {
-            "$token": token, "$distinct_id": event.distinct, "$set": {key: ids}, "$ip": ip}))
+            "$token": token, "$distinct_id": event.distinct, "$set": {to_string(key): ids}, "$ip": ip}))
         for group_id in ids:
             out.append(profile_request(event, "groups", {
                 "$token": token, "$group_key": key, "$group_id": group_id, "$set": dict(spread_items(traits))}))

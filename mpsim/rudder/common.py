@@ -13,6 +13,8 @@ from .._js import (
     UNDEFINED,
     dumps,
     get_path,
+    get_segments,
+    is_index_key,
     js_keys,
     strip_undefined,
     to_string,
@@ -164,15 +166,120 @@ class Event:
             raise InstrumentationError(msgs.TOO_OLD)
 
 
-def map_fields(source: Any, table: list[tuple[str, tuple[str, ...]]], into: dict[str, Any]) -> dict[str, Any]:
+Table = list[tuple[str, tuple[str, ...]]]
+_MISSING: Any = object()
+
+
+class CompiledTable:
+    """A mapping table with its source paths merged into one prefix tree.
+
+    Each distinct prefix (``context``, ``context.page``, …) is looked up once per message instead
+    of once per path. Where a plain walk misses an intermediate key, the full ``get-value`` lookup
+    decides (it also finds keys that themselves contain dots).
+    """
+
+    def __init__(self, table: Table) -> None:
+        index: dict[tuple[str, ...], int] = {(): 0}
+        self.children: list[list[tuple[str, int]]] = [[]]
+        self.ancestors: list[tuple[int, ...]] = [()]
+        self.rows: list[tuple[str, list[tuple[str, tuple[str, ...], int, int]]]] = []
+        for key, paths in table:
+            compiled = []
+            for path in paths:
+                segs = tuple(path.split("."))
+                for depth in range(1, len(segs) + 1):
+                    if segs[:depth] not in index:
+                        parent = index[segs[: depth - 1]]
+                        node = index[segs[:depth]] = len(self.children)
+                        self.children.append([])
+                        self.children[parent].append((segs[depth - 1], node))
+                        self.ancestors.append((parent, *self.ancestors[parent]))
+                compiled.append((path, segs, index[segs], index[segs[:-1]]))
+            self.rows.append((key, compiled))
+        self.fast_rows = [(key, [node for _, _, node, _ in compiled]) for key, compiled in self.rows]
+
+    def _resolve(self, source: Any) -> tuple[dict[int, Any], bool]:
+        """The value of every prefix that is present (absent subtrees are not visited), and whether
+        any container on the way could hide a value from a plain walk (a dotted key or a list)."""
+        values: dict[int, Any] = {0: source}
+        stack = [0]
+        children = self.children
+        tricky = False
+        while stack:
+            node = stack.pop()
+            container = values[node]
+            t = type(container)
+            if t is dict:
+                if "." in "".join(container):
+                    tricky = True
+                get = container.get
+                for seg, child in children[node]:
+                    value = get(seg, _MISSING)
+                    if value is not _MISSING:
+                        values[child] = value
+                        if children[child]:
+                            stack.append(child)
+            elif t is list:
+                tricky = True
+                for seg, child in children[node]:
+                    if is_index_key(seg) and int(seg) < len(container):
+                        values[child] = container[int(seg)]
+                        if children[child]:
+                            stack.append(child)
+        return values, tricky
+
+    def apply(self, source: Any, into: dict[str, Any]) -> dict[str, Any]:
+        values, tricky = self._resolve(source)
+        if tricky:
+            return self._apply_carefully(source, values, into)
+        get = values.get
+        for key, nodes in self.fast_rows:
+            for node in nodes:
+                value = get(node, _MISSING)
+                # inline `usable`: not absent, null, "" or NaN
+                if value is not _MISSING and value is not None and value is not UNDEFINED and value != "" \
+                        and value == value:
+                    into[key] = value
+                    break
+        return into
+
+    def _apply_carefully(self, source: Any, values: dict[int, Any], into: dict[str, Any]) -> dict[str, Any]:
+        dotted_root = type(source) is dict and "." in "".join(source)
+        for key, paths in self.rows:
+            for path, segs, node, parent in paths:
+                if dotted_root and path in source:
+                    value = source[path]
+                else:
+                    value = values.get(node, _MISSING)
+                    if value is _MISSING:
+                        value = UNDEFINED
+                        if parent not in values and self._may_find(values, node):
+                            value = get_segments(source, path, segs)
+                if usable(value):
+                    into[key] = value
+                    break
+        return into
+
+    def _may_find(self, values: dict[int, Any], node: int) -> bool:
+        """Only a key with a dot in it (or a list) can make ``get-value`` find what a plain walk missed."""
+        anchor = next(values[a] for a in self.ancestors[node] if a in values)
+        return _may_hold_dotted_keys(anchor)
+
+
+def _may_hold_dotted_keys(container: Any) -> bool:
+    t = type(container)
+    return t is list or (t is dict and "." in "".join(container))
+
+
+_COMPILED: dict[int, CompiledTable] = {}
+
+
+def map_fields(source: Any, table: Table, into: dict[str, Any]) -> dict[str, Any]:
     """Apply a mapping table: the first usable source value of each row is written (in place)."""
-    for key, paths in table:
-        for path in paths:
-            value = get_path(source, path)
-            if usable(value):
-                into[key] = value
-                break
-    return into
+    compiled = _COMPILED.get(id(table))
+    if compiled is None:
+        compiled = _COMPILED[id(table)] = CompiledTable(table)
+    return compiled.apply(source, into)
 
 
 # --------------------------------------------------------------------------- requests

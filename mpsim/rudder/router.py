@@ -59,6 +59,15 @@ def _job_key(metadata: Any) -> Any:
     return metadata.get("jobId") if isinstance(metadata, dict) else None
 
 
+def _user_key(user: Any) -> Any:
+    """A hashable key for ``metadata.userId``; a missing userId is a key of its own."""
+    if user is UNDEFINED:
+        return None
+    if type(user) in (str, int, float, bool) or user is None:
+        return (type(user), user)
+    return (type(user), json.dumps(user, sort_keys=True, default=str))
+
+
 def _chunks(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Group events by type while keeping each user's events in order across types (spec §6.1)."""
     chunks: list[tuple[Any, list[dict[str, Any]]]] = []
@@ -66,7 +75,7 @@ def _chunks(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     for event in events:
         metadata = event.get("metadata") or {}
         user = metadata.get("userId", UNDEFINED) if isinstance(metadata, dict) else UNDEFINED
-        user_key = (type(user).__name__, json.dumps(user, sort_keys=True, default=str)) if user is not UNDEFINED else None
+        user_key = _user_key(user)
         message = event.get("message")
         kind = message.get("type") if isinstance(message, dict) else None
         start = last.get(user_key, 0)

@@ -121,3 +121,9 @@ def test_payload_size_limit_rounds_half_up():
     err = error(message(properties={"big": "x" * (1_049_088 - overhead)}))
     assert err.message == "Mixpanel payload exceeds the maximum size limit of 1MB (found 1025 KB)"
     assert run(message(properties={"big": "x" * (1_048_576 - overhead)}))
+
+
+def test_non_string_group_key_is_used_as_its_javascript_string():
+    # found by the fuzz test: a truthy non-string groupKey used to raise TypeError
+    reqs = run(message("group", traits={"5": "g5"}), {"groupKeySettings": [{"groupKey": 5}]})
+    assert reqs[0].records[0]["$set"] == {"5": ["g5"]} and reqs[1].records[0]["$group_key"] == 5

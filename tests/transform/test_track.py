@@ -225,3 +225,10 @@ def test_the_callers_message_is_not_modified():
     before = repr(msg)
     mpsim.transform(msg, {"token": "tok"}, now="2020-01-25T00:00:00Z")
     assert repr(msg) == before
+
+
+def test_mapping_finds_keys_that_contain_dots_like_get_value():
+    p = props(message(context={"page.url": "https://x.test/", "os": {"name": "iOS"}}))
+    assert p["$current_url"] == "https://x.test/" and p["$os"] == "iOS"
+    p = props(message(**{"context.ip": "9.9.9.9"}))
+    assert p["ip"] == "9.9.9.9"
