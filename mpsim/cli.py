@@ -53,6 +53,39 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     return 1 if failed or not results else 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Transform the built-in sample session and show what Mixpanel receives."""
+    from .rudder import transform
+    from .samples import sample_session
+
+    session = sample_session()
+    print(session["description"])
+    print()
+    rows = []
+    for event in session["events"]:
+        label = event.get("event") or event.get("name") or ""
+        try:
+            requests = transform(event, session["destination"], now=session["now"])
+        except TransformError as exc:
+            rows.append((event["type"], label, "ERROR", exc.message))
+            continue
+        for request in requests:
+            record = request.records[0]
+            what = record.get("event") or next(k for k in record if k.startswith("$") and k not in
+                                               ("$token", "$distinct_id", "$ip", "$time", "$group_key", "$group_id"))
+            props = record.get("properties", {})
+            who = (record.get("$distinct_id") or record.get("$group_id") or props.get("distinct_id")
+                   or ", ".join(props.get("$distinct_ids", [])))
+            rows.append((event["type"], label, f"/{request.path}", f"{what}  ({who})"))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(3)]
+    print(f"{'type':<{widths[0]}}  {'event':<{widths[1]}}  {'endpoint':<{widths[2]}}  record")
+    for row in rows:
+        print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}")
+    print(f"\n{len(session['events'])} RudderStack events → {len(rows)} Mixpanel requests."
+          " Try: mpsim transform EVENT.json --config DEST.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mpsim", description="RudderStack → Mixpanel, simulated.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="destination JSON file: RudderStack's destination object or its Config")
     p.add_argument("--now", help="freeze the clock (ISO 8601) for the 5-year rule")
     p.set_defaults(func=cmd_transform)
+
+    p = sub.add_parser("demo", help="run the built-in sample session")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("conformance", help="run reference case files and report N passed, M failed")
     p.add_argument("files", nargs="+", help="case files in the shared/conformance format")

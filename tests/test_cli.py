@@ -1,0 +1,76 @@
+"""The command line: transform, conformance and demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mpsim.cli import main
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "upstream-mp"
+
+
+def write(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_transform_prints_requests(tmp_path, capsys):
+    event = write(tmp_path, "e.json", {"type": "track", "event": "E", "userId": "u", "timestamp": "2024-01-01T00:00:00Z"})
+    config = write(tmp_path, "c.json", {"Config": {"token": "t", "dataResidency": "eu"}})
+    assert main(["transform", event, "--config", config, "--now", "2024-01-02T00:00:00Z"]) == 0
+    (out,) = json.loads(capsys.readouterr().out)
+    assert out["endpoint"] == "https://api-eu.mixpanel.com/import/"
+    assert json.loads(out["body"]["JSON_ARRAY"]["batch"])[0]["event"] == "E"
+
+
+def test_transform_reports_errors_and_exits_1(tmp_path, capsys):
+    event = write(tmp_path, "e.json", {"type": "Track"})
+    assert main(["transform", event]) == 1
+    (out,) = json.loads(capsys.readouterr().out)
+    assert out["error"] == "Event type 'Track' is not supported" and out["statusCode"] == 400
+
+
+def test_bad_files_give_a_clear_message(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    assert main(["transform", str(bad)]) == 2
+    assert "is not valid JSON" in capsys.readouterr().err
+    assert main(["transform", str(tmp_path / "missing.json")]) == 2
+    assert "cannot read event file" in capsys.readouterr().err
+
+
+def test_conformance_counts_and_shows_readable_differences(tmp_path, capsys):
+    case = {"suite": "processor", "name": "one", "now": "2020-01-25T00:00:00Z",
+            "input": [{"message": {"type": "identify", "userId": "u"}, "destination": {"Config": {"token": "t"}}}],
+            "expected": [{"output": {"version": "1", "type": "REST", "method": "POST",
+                                     "endpoint": "https://api.mixpanel.com/engage/", "endpointPath": "engage",
+                                     "headers": {"Content-Type": "application/json"}, "params": {"verbose": 2},
+                                     "body": {"JSON": {}, "JSON_ARRAY": {"batch": json.dumps(
+                                         [{"$set": {"$email": "x"}, "$token": "t", "$distinct_id": "u",
+                                           "$time": None}])}, "XML": {}, "FORM": {}},
+                                     "files": {}, "userId": "u"}, "statusCode": 200}]}
+    good = json.loads(json.dumps(case))
+    good["name"] = "two"
+    good["expected"][0]["output"]["body"]["JSON_ARRAY"]["batch"] = json.dumps(
+        [{"$set": {}, "$token": "t", "$distinct_id": "u", "$time": None}])
+    path = write(tmp_path, "cases.json", [case, good])
+    assert main(["conformance", path]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL one" in out and "body.JSON_ARRAY.batch[0].$set.$email: missing (expected \"x\")" in out
+    assert out.strip().splitlines()[-1] == "1 passed, 1 failed"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/conformance is not beside this checkout")
+def test_reference_cases_pass(capsys):
+    assert main(["conformance", *map(str, sorted(SHARED.glob("*.json")))]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "67 passed, 0 failed"
+
+
+def test_demo_runs_the_sample_session(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "/import  $merge" in out and "8 RudderStack events" in out
