@@ -38,6 +38,9 @@ _LEGACY = [
     re.compile(r"^(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})" + _TIME + _ZONE + r"$"),
     # 01/24/2020 [06:29:02]
     re.compile(r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})" + _TIME + _ZONE + r"$"),
+    # 2020-01-24 06:29:02[.403][Z] (a space instead of T: V8's legacy parser, local time)
+    re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\s+(?P<h>\d{1,2}):(?P<mi>\d\d)(?::(?P<s>\d\d)(?:\.(?P<f>\d+))?)?"
+               r"(?P<tz>Z|[+-]\d\d:?\d\d)?$"),
     # 2020-1-24 (not ISO: local midnight)
     re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})" + _TIME + r"$"),
 ]
@@ -122,9 +125,10 @@ def _parse_legacy(text: str) -> float | None:
             month = int(groups["m"])
         day, year = int(groups["d"]), int(groups["y"])
         h, mi, s = int(groups.get("h") or 0), int(groups.get("mi") or 0), int(groups.get("s") or 0)
+        ms = int((groups.get("f") or "0")[:3].ljust(3, "0"))
         if not (1 <= month <= 12 and 1 <= day <= 31 and h <= 24 and mi <= 59 and s <= 59):
             return None
-        value = _make_time(year, month, day, h, mi, s)
+        value = _make_time(year, month, day, h, mi, s, ms)
         if value is None:
             return None
         return value - _offset_ms(groups.get("tz"))
