@@ -11,6 +11,7 @@ from .errors import (
     TransformationCrash,
     TransformError,
 )
+from .mixpanel import MixpanelMock, MixpanelServer, Reply, Simulator, Snapshot, WireRequest, mock, serve
 from .request import Request
 from .rudder import BatchItem, transform, transform_batch
 
@@ -18,6 +19,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BatchItem",
+    "MixpanelMock",
+    "MixpanelServer",
+    "Reply",
+    "Simulator",
+    "Snapshot",
+    "WireRequest",
+    "mock",
+    "serve",
     "ConfigurationError",
     "InstrumentationError",
     "MpsimError",

@@ -86,6 +86,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run a local Mixpanel until interrupted."""
+    import time
+
+    from .mixpanel import Simulator, serve
+
+    sim = Simulator(token=args.token, identity_merge=args.identity_merge, api_secret=args.api_secret, now=args.now)
+    with serve(sim, host=args.host, port=args.port, verbose=True) as server:
+        print(f"mpsim: a {args.identity_merge} ID-merge Mixpanel is listening on {server.url}"
+              f" (/track /import /engage /groups); Ctrl-C stops it", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    print(f"mpsim: stopped; it had received {sim.summary()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mpsim", description="RudderStack → Mixpanel, simulated.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="destination JSON file: RudderStack's destination object or its Config")
     p.add_argument("--now", help="freeze the clock (ISO 8601) for the 5-year rule")
     p.set_defaults(func=cmd_transform)
+
+    p = sub.add_parser("serve", help="run a local Mixpanel HTTP server")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (0 picks a free one; default 8080)")
+    p.add_argument("--token", help="project token (default: accept any)")
+    p.add_argument("--api-secret", help="project secret accepted on /import")
+    p.add_argument("--identity-merge", choices=["original", "simplified"], default="original")
+    p.add_argument("--now", help="freeze the clock (ISO 8601)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="run the built-in sample session")
     p.set_defaults(func=cmd_demo)

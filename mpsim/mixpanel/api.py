@@ -1,0 +1,178 @@
+"""Mixpanel's ingestion endpoints: ``(simulator, WireRequest) → Reply`` handlers and their routing table.
+
+The handlers decode, authenticate and answer in Mixpanel's words (ingestion spec §1); what a record
+*does* is the simulator's business (``ingest_event``, ``apply_profile_record``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .events import Context
+from .state import RecordResult
+from .wire import MAX_BODY_BYTES, MAX_RECORDS, DecodeError, Reply, WireRequest, basic_credentials, decode, flag
+
+if TYPE_CHECKING:
+    from .simulator import Simulator
+
+GIF = "GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00" \
+      "\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+IMPORT_FAILED = "some data points in the request failed validation"
+
+Handler = Callable[["Simulator", WireRequest, int, list[RecordResult]], Reply]
+
+
+def _simple_reply(params: dict[str, str], ok: bool, error: str | None, *, api: str | None = None) -> Reply:
+    """/track, /engage and /groups answers: ``1``/``0``, or JSON with ``verbose`` (spec §1.3, §1.5)."""
+    verbose = params.get("verbose", "").strip()
+    if params.get("img", "").strip() == "1":
+        return Reply(200, GIF, "image/gif")
+    if verbose == "2" and not ok and api:
+        reply = Reply.of_json(400, {"error": f"{api} API error: {error}", "status": 0})
+    elif verbose in ("1", "2"):
+        reply = Reply.of_json(200, {"status": 1 if ok else 0, "error": None if ok else error})
+    else:
+        reply = Reply.plain(ok)
+    callback = params.get("callback")
+    if callback:
+        return Reply(200, f"{callback}({reply.body})", "text/javascript")
+    return reply
+
+
+def _first_error(results: list[RecordResult]) -> str | None:
+    return next((r.message for r in results if not r.ok), None)
+
+
+def handle_track(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult]) -> Reply:
+    try:
+        decoded = decode(request, allow_gzip=True)
+    except DecodeError as exc:
+        return _simple_reply(dict(request.query), False, str(exc))
+    params = decoded.params
+    if len(decoded.records) > MAX_RECORDS:
+        return _simple_reply(params, False, f"a request may carry at most {MAX_RECORDS} events")
+    ctx = Context("track", request.host, received, sim.identity_merge == "simplified",
+                  request_ip=request.header("x-forwarded-for") or "127.0.0.1", use_request_ip=flag(params, "ip"))
+    stored = sim.host_accepted(request.host)
+    for i, record in enumerate(decoded.records):
+        results.append(sim.ingest_event(record, ctx, i, check_token=True) if stored
+                       else RecordResult(i, True, note="host of another data residency: not ingested"))
+    ok = any(r.ok for r in results)
+    return _simple_reply(params, ok, _first_error(results) or (None if ok else "no events in the request"))
+
+
+def _import_error(status: int, error: str, label: str) -> Reply:
+    return Reply.of_json(status, {"code": status, "error": error, "status": label})
+
+
+def _authenticate_import(sim: Simulator, request: WireRequest) -> str | None:
+    """None when the /import credentials are good, else the reason (spec §1.4)."""
+    credentials = basic_credentials(request)
+    if credentials is None:
+        return "missing credentials: use HTTP Basic auth with the project token, secret or a service account"
+    user, password = credentials
+    if user in sim.service_accounts:
+        if sim.service_accounts[user] != password:
+            return "Invalid service account credentials"
+        project = request.query.get("project_id")
+        if sim.project_id is not None and project != sim.project_id:
+            return f"project_id {project!r} does not match this project"
+        return None
+    if sim.api_secret is not None and user == sim.api_secret:
+        return None
+    if sim.token is None or user == sim.token:
+        return None
+    return "Invalid credentials"
+
+
+def handle_import(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult]) -> Reply:
+    if len(request.body) > MAX_BODY_BYTES and request.header("content-encoding").lower() != "gzip":
+        return _import_error(413, f"request exceeds max limit of {MAX_BODY_BYTES} bytes", "Request Entity Too Large")
+    problem = _authenticate_import(sim, request)
+    if problem is not None:
+        return _import_error(401, problem, "Unauthorized")
+    try:
+        decoded = decode(request, allow_gzip=True)
+    except DecodeError as exc:
+        return _import_error(400, str(exc), "Bad Request")
+    if decoded.size > MAX_BODY_BYTES:
+        return _import_error(413, f"request exceeds max limit of {MAX_BODY_BYTES} bytes", "Request Entity Too Large")
+    if len(decoded.records) > MAX_RECORDS:
+        return _import_error(400, f"request has {len(decoded.records)} events; the limit is {MAX_RECORDS}",
+                             "Bad Request")
+    ctx = Context("import", request.host, received, sim.identity_merge == "simplified")
+    stored = sim.host_accepted(request.host)
+    for i, record in enumerate(decoded.records):
+        if i in decoded.broken:
+            results.append(RecordResult(i, False, field="", message=decoded.broken[i]))
+        elif stored:
+            results.append(sim.ingest_event(record, ctx, i, check_token=False))
+        else:
+            results.append(RecordResult(i, True, note="host of another data residency: not ingested"))
+    imported = sum(1 for r in results if r.ok)
+    failed = [r for r in results if not r.ok]
+    strict = flag(decoded.params, "strict")
+    if strict:
+        if not failed:
+            return Reply.of_json(200, {"code": 200, "num_records_imported": imported, "status": "OK"})
+        return Reply.of_json(400, {
+            "code": 400, "error": IMPORT_FAILED,
+            "failed_records": [_failed_record(r) for r in failed],
+            "num_records_imported": imported, "status": "Bad Request"})
+    return Reply.of_json(200, {"code": 200, "error": IMPORT_FAILED if failed else None,
+                               "num_records_imported": imported, "status": 0 if failed else 1})
+
+
+def _failed_record(result: RecordResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"index": result.index}
+    if isinstance(result.insert_id, str):
+        out["$insert_id"] = result.insert_id
+    out["field"] = result.field
+    out["message"] = result.message
+    return out
+
+
+def _profiles_handler(kind: str, api: str) -> Handler:
+    def handle(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult]) -> Reply:
+        try:
+            decoded = decode(request, allow_gzip=False)
+        except DecodeError as exc:
+            return _simple_reply(dict(request.query), False, str(exc), api=api)
+        params = decoded.params
+        if len(decoded.records) > MAX_RECORDS:
+            return _simple_reply(params, False, f"a request may carry at most {MAX_RECORDS} updates", api=api)
+        stored = sim.host_accepted(request.host)
+        for i, record in enumerate(decoded.records):
+            results.append(sim.apply_profile_record(record, kind, i, received) if stored
+                           else RecordResult(i, True, note="host of another data residency: not ingested"))
+        failed = [r for r in results if not r.ok]
+        if flag(params, "strict") and failed:
+            return Reply.of_json(400, {"code": 400, "error": IMPORT_FAILED, "status": "Bad Request",
+                                       "failed_records": [{"index": r.index, "field": r.field, "message": r.message}
+                                                          for r in failed],
+                                       "num_records_imported": len(results) - len(failed)})
+        ok = bool(results) and not failed if params.get("verbose", "").strip() == "2" else any(r.ok for r in results)
+        return _simple_reply(params, ok, _first_error(results) or (None if ok else "no records in the request"),
+                             api=api)
+
+    return handle
+
+
+#: Endpoint name → handler: the only dispatch table.
+ROUTES: dict[str, Handler] = {
+    "track": handle_track,
+    "import": handle_import,
+    "engage": _profiles_handler("engage", "Engage"),
+    "groups": _profiles_handler("groups", "Groups"),
+}
+
+
+def route(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult]) -> Reply:
+    handler = ROUTES.get(request.endpoint or "")
+    if handler is None:
+        return Reply.of_json(404, {"error": f"unknown endpoint {request.path!r}; Mixpanel ingests on /track, "
+                                            "/import, /engage and /groups", "status": 0})
+    if request.method.upper() not in ("GET", "POST") or (request.endpoint == "import" and request.method.upper() != "POST"):
+        return Reply.of_json(405, {"error": f"method {request.method} is not allowed on {request.path}", "status": 0})
+    return handler(sim, request, received, results)

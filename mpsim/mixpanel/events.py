@@ -1,0 +1,244 @@
+"""Event records: validation, normalisation and the stored form (ingestion spec §2, §3).
+
+``check_event`` turns one received record into a :class:`StoredEvent` or raises
+:class:`RecordError` naming the field and the reason, in the words ``failed_records`` uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._js import number_to_string
+from .profiles import truncate
+
+IDENTITY_EVENTS = frozenset({"$identify", "$create_alias", "$merge"})
+FORBIDDEN_IDS = frozenset({
+    "00000000-0000-0000-0000-000000000000", "anon", "anonymous", "nil", "none", "null", "n/a", "na",
+    "undefined", "unknown", "<nil>", "0", "-1", "true", "false", "[]", "{}",
+})
+MIN_IMPORT_MS = 31_536_000_000  # 1971-01-01T00:00:00Z
+FUTURE_MS = 3_600_000
+TRACK_WINDOW_MS = 5 * 86_400_000
+MAX_EVENT_BYTES = 1_048_576
+MAX_KEYS = 255
+MAX_ITEMS = 255
+MAX_DEPTH = 3
+MAX_COLLECTION_BYTES = 8 * 1024
+_INSERT_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+TIME_MESSAGE = "'properties.time' is invalid: must be specified as seconds since epoch"
+
+
+class RecordError(ValueError):
+    """One record Mixpanel rejects: ``field`` is the dotted path, ``message`` the reason."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+@dataclass
+class StoredEvent:
+    """An event as Mixpanel stores it (immutable once stored; only its resolved id changes)."""
+
+    seq: int
+    name: str
+    distinct_id: str
+    time_ms: int
+    insert_id: str
+    properties: dict[str, Any]
+    endpoint: str
+    host: str
+    received_ms: int
+    generated_insert_id: bool = False
+    groups: tuple[tuple[str, str], ...] = ()
+    identity: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dedup_key(self) -> tuple[str, str, int, str] | None:
+        if self.generated_insert_id:
+            return None
+        return (self.name, self.distinct_id, self.time_ms, self.insert_id)
+
+
+def forbidden_id(value: str) -> bool:
+    return value.strip().lower() in FORBIDDEN_IDS
+
+
+def id_text(value: Any, field_name: str) -> str | None:
+    """A distinct id as text: numbers become their decimal text, other non-strings are invalid."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise RecordError(field_name, f"'{field_name}' is invalid: must be a string")
+    text = value if isinstance(value, str) else number_to_string(value)
+    if forbidden_id(text):
+        raise RecordError(field_name, f"'{field_name}' is invalid: {text!r} is a placeholder value Mixpanel refuses")
+    return text
+
+
+def time_ms(value: Any) -> int:
+    """Seconds or milliseconds since the epoch (``|t| < 1e10`` is seconds) as integer ms."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise RecordError("properties.time", TIME_MESSAGE)
+    return int(math.floor(value * 1000 if abs(value) < 1e10 else value))
+
+
+def _check_shape(value: Any, path: str, depth: int) -> None:
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise RecordError(path, f"{path} is invalid: string should be valid utf8")
+        return
+    if isinstance(value, dict):
+        if depth > MAX_DEPTH:
+            raise RecordError(path, f"'{path}' is invalid: objects may be nested at most {MAX_DEPTH} levels deep")
+        if len(value) >= MAX_KEYS:
+            raise RecordError(path, f"'{path}' is invalid: must have fewer than {MAX_KEYS} keys (has {len(value)})")
+        for key, item in value.items():
+            _check_shape(item, f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        if len(value) >= MAX_ITEMS:
+            raise RecordError(path, f"'{path}' is invalid: lists must have fewer than {MAX_ITEMS} items "
+                                    f"(has {len(value)})")
+        for item in value:
+            _check_shape(item, path, depth + 1 if isinstance(item, dict) else depth)
+    if isinstance(value, (dict, list)) and depth >= 1:
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        if size > MAX_COLLECTION_BYTES:
+            raise RecordError(path, f"'{path}' is invalid: lists and objects must be at most 8 KB (is {size} bytes)")
+
+
+def validate_properties(props: dict[str, Any]) -> None:
+    """Key count, nesting, list length and size limits on event properties (spec §2.5)."""
+    if len(props) >= MAX_KEYS:
+        raise RecordError("properties", f"'properties' is invalid: must have fewer than {MAX_KEYS} keys "
+                                        f"(has {len(props)})")
+    for key, value in props.items():
+        if _SURROGATE.search(key):
+            raise RecordError(f"properties.{key}", f"properties.{key} is invalid: string should be valid utf8")
+        _check_shape(value, f"properties.{key}", 1 if isinstance(value, dict) else 0)
+
+
+def event_size(record: dict[str, Any]) -> int:
+    return len(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+
+
+@dataclass
+class Context:
+    """What the record check needs to know about the request and the project."""
+
+    endpoint: str  # track | import
+    host: str
+    received_ms: int
+    simplified: bool
+    request_ip: str | None = None
+    use_request_ip: bool = False
+
+
+def simplified_ids(props: dict[str, Any]) -> None:
+    """Derive ``distinct_id`` from ``$user_id``/``$device_id`` in Simplified projects (spec §5.1)."""
+    user = props.get("$user_id")
+    device = props.get("$device_id")
+    user = None if user in ("", None) else user
+    device = None if device in ("", None) else device
+    for name, value in (("$user_id", user), ("$device_id", device)):
+        if value is not None:
+            id_text(value, f"properties.{name}")
+    if user is not None:
+        props["distinct_id"] = id_text(user, "properties.$user_id")
+    elif device is not None:
+        text = id_text(device, "properties.$device_id") or ""
+        props["distinct_id"] = text if text.startswith("$device:") else "$device:" + text
+    else:
+        current = props.get("distinct_id")
+        if isinstance(current, str) and current.startswith("$device:"):
+            props["$device_id"] = current[len("$device:"):]
+        elif isinstance(current, (str, int, float)) and not isinstance(current, bool) and current != "":
+            props["$user_id"] = current
+
+
+def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | None, str | None, bool]:
+    """Validate and normalise one event record (spec §2).
+
+    Returns ``(name, properties, time_ms, distinct_id, generated_insert_id)``; raises ``RecordError``.
+    """
+    if not isinstance(record, dict) or not isinstance(record.get("properties"), dict):
+        raise RecordError("properties", "'properties' is invalid: must be an object")
+    name = record.get("event")
+    if not isinstance(name, str) or name == "":
+        raise RecordError("event", "'event' is invalid: must be a non-empty string")
+    if event_size(record) >= MAX_EVENT_BYTES:
+        raise RecordError("properties", "'properties' is invalid: the event must be smaller than 1 MB")
+    props = dict(record["properties"])
+    identity_event = name in IDENTITY_EVENTS
+    if "time" not in props and "$time" in props:
+        props["time"] = props.pop("$time")
+    if "distinct_id" not in props and "$distinct_id" in props:
+        props["distinct_id"] = props.pop("$distinct_id")
+    if ctx.simplified:
+        simplified_ids(props)
+    validate_properties(props)
+
+    # time
+    if props.get("time") is None:
+        if ctx.endpoint == "import" and not identity_event:
+            raise RecordError("properties.time", TIME_MESSAGE)
+        t = ctx.received_ms
+    else:
+        t = time_ms(props["time"])
+    if t > ctx.received_ms + FUTURE_MS or (ctx.endpoint == "import" and t < MIN_IMPORT_MS):
+        raise RecordError("properties.time", "'properties.time' is invalid: must be after 1971-01-01 and at most "
+                                             "1 hour in the future")
+    if ctx.endpoint == "track" and t < ctx.received_ms - TRACK_WINDOW_MS:
+        raise RecordError("properties.time", "'properties.time' is invalid: must be within the last 5 days "
+                                             "(use /import for older events)")
+    t = min(t, ctx.received_ms)
+    props["time"] = t
+
+    # distinct_id
+    raw_id = props.get("distinct_id")
+    if raw_id is None and identity_event:
+        raw_id = (props.get("$identified_id") if name == "$identify" else
+                  (props.get("$distinct_ids") or [None])[0] if name == "$merge" and
+                  isinstance(props.get("$distinct_ids"), list) else None)
+    distinct_id = id_text(raw_id, "properties.distinct_id") if raw_id is not None or "distinct_id" in props else None
+    if distinct_id is None:
+        if ctx.endpoint == "import" and not identity_event:
+            raise RecordError("properties.distinct_id", "'properties.distinct_id' is invalid: must be specified")
+        if ctx.use_request_ip and ctx.request_ip:
+            distinct_id = "$ip:" + hashlib.sha1(ctx.request_ip.encode()).hexdigest()[:16]
+        else:
+            distinct_id = ""
+    props["distinct_id"] = distinct_id
+
+    # $insert_id
+    insert_id = props.get("$insert_id")
+    generated = False
+    if insert_id is None:
+        if ctx.endpoint == "import" and not identity_event:
+            raise RecordError("properties.$insert_id", "'properties.$insert_id' is invalid: must be specified")
+        insert_id = uuid.uuid4().hex
+        generated = True
+    elif not isinstance(insert_id, str) or not _INSERT_ID.match(insert_id) or forbidden_id(insert_id):
+        raise RecordError("properties.$insert_id", "'properties.$insert_id' is invalid: must be at most 36 "
+                                                   "alphanumeric or '-' characters")
+    props["$insert_id"] = insert_id
+
+    # normalise: truncation, no token/ip, server properties
+    size = event_size(record)
+    props.pop("token", None)
+    props.pop("ip", None)
+    props = truncate(props)
+    props["$mp_api_endpoint"] = ctx.host
+    props["$mp_api_timestamp_ms"] = ctx.received_ms
+    props["$mp_event_size"] = size
+    if ctx.endpoint == "import":
+        props["$import"] = True
+    return name, props, t, distinct_id, generated

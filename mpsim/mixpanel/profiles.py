@@ -1,0 +1,179 @@
+"""User and group profiles: the operations of /engage and /groups (ingestion spec §6, §7).
+
+A profile is a plain dict of properties plus bookkeeping. Operations are a table: name → function
+that applies one operation's value to the properties and returns a problem message or ``None``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_PROFILE_PROPERTIES = 2000
+MAX_NAME = 255
+MAX_STRING = 255
+
+#: Operation keys in the order they are applied when a record carries several (spec §6.1, a choice).
+OPERATION_ORDER = ("$set", "$set_once", "$add", "$union", "$append", "$remove", "$unset")
+USER_OPERATIONS = frozenset(OPERATION_ORDER) | {"$delete"}
+GROUP_OPERATIONS = frozenset({"$set", "$set_once", "$union", "$remove", "$unset", "$delete"})
+#: Operations that create a profile that does not exist yet.
+CREATING = frozenset({"$set", "$set_once", "$add", "$union", "$append"})
+
+
+@dataclass
+class Profile:
+    """One user or group profile."""
+
+    key: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    created_seq: int = 0
+    updated_seq: int = 0
+
+    def copy(self) -> Profile:
+        return Profile(self.key, copy.deepcopy(self.properties), self.created_seq, self.updated_seq)
+
+
+class OperationError(ValueError):
+    """A profile record Mixpanel rejects; the message says which field and why."""
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: ``1`` is not ``"1"`` and ``true`` is not ``1``."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def truncate(value: Any) -> Any:
+    """Strings longer than 255 characters are cut, inside lists and objects too (spec §2.5)."""
+    if isinstance(value, str):
+        return value[:MAX_STRING]
+    if isinstance(value, list):
+        return [truncate(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k)[:MAX_NAME]: truncate(v) for k, v in value.items()}
+    return value
+
+
+def _need_object(op: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise OperationError(f"'{op}' is invalid: must be an object of property names to values")
+    return value
+
+
+def _set(props: dict[str, Any], value: Any) -> list[str]:
+    props.update(truncate(_need_object("$set", value)))
+    return []
+
+
+def _set_once(props: dict[str, Any], value: Any) -> list[str]:
+    for key, item in truncate(_need_object("$set_once", value)).items():
+        props.setdefault(key, item)
+    return []
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _add(props: dict[str, Any], value: Any) -> list[str]:
+    increments = _need_object("$add", value)
+    for key, amount in increments.items():
+        if not _is_number(amount):
+            raise OperationError(f"'$add.{key}' is invalid: must be a number")
+    notes = []
+    for key, amount in increments.items():
+        key = key[:MAX_NAME]
+        current = props.get(key, 0)
+        if not _is_number(current):
+            notes.append(f"$add skipped '{key}': the stored value is not a number")
+            continue
+        props[key] = current + amount
+    return notes
+
+
+def _list_op(name: str, combine: Callable[[list[Any], Any], list[Any]], creates: bool) -> Callable[..., list[str]]:
+    def apply(props: dict[str, Any], value: Any) -> list[str]:
+        notes = []
+        for key, item in truncate(_need_object(name, value)).items():
+            current = props.get(key)
+            if current is None and key not in props:
+                if creates:
+                    props[key] = combine([], item)
+                continue
+            if not isinstance(current, list):
+                notes.append(f"{name} skipped '{key}': the stored value is not a list")
+                continue
+            props[key] = combine(current, item)
+        return notes
+
+    return apply
+
+
+def _union(current: list[Any], item: Any) -> list[Any]:
+    out = list(current)
+    for value in item if isinstance(item, list) else [item]:
+        if not any(_same(value, existing) for existing in out):
+            out.append(value)
+    return out
+
+
+def _unset(props: dict[str, Any], value: Any) -> list[str]:
+    names = value if isinstance(value, list) else [value]
+    for name in names:
+        if isinstance(name, str):
+            props.pop(name, None)
+    return []
+
+
+OPERATIONS: dict[str, Callable[[dict[str, Any], Any], list[str]]] = {
+    "$set": _set,
+    "$set_once": _set_once,
+    "$add": _add,
+    "$union": _list_op("$union", _union, creates=True),
+    "$append": _list_op("$append", lambda current, item: [*current, item], creates=True),
+    "$remove": _list_op("$remove", lambda current, item: [v for v in current if not _same(v, item)], creates=False),
+    "$unset": _unset,
+}
+
+
+def operations_in(record: dict[str, Any], allowed: frozenset[str]) -> list[str]:
+    """The operation keys of a record, in application order; raise if one is not allowed here."""
+    ops = [k for k in record if k in USER_OPERATIONS]
+    for op in ops:
+        if op not in allowed:
+            raise OperationError(f"'{op}' is not supported on this endpoint")
+    if not ops:
+        raise OperationError("the record has no operation ($set, $set_once, $add, $union, $append, $remove, "
+                             "$unset or $delete)")
+    if "$delete" in ops:
+        return ["$delete"]
+    return [op for op in OPERATION_ORDER if op in ops]
+
+
+def apply_operations(store: dict[str, Profile], key: str, record: dict[str, Any], ops: list[str], seq: int,
+                     last_seen: str | None) -> list[str]:
+    """Apply a record's operations to ``store[key]``; all or nothing. Returns notes on skipped keys."""
+    if ops == ["$delete"]:
+        store.pop(key, None)
+        return []
+    profile = store.get(key)
+    if profile is None and not any(op in CREATING for op in ops):
+        return []
+    props = dict(profile.properties) if profile else {}
+    notes: list[str] = []
+    for op in ops:
+        notes += OPERATIONS[op](props, record[op])
+    if len(props) > MAX_PROFILE_PROPERTIES:
+        raise OperationError(f"the profile would hold {len(props)} properties; the limit is {MAX_PROFILE_PROPERTIES}")
+    if profile is None:
+        if not props:
+            return notes  # a profile is only created when at least one property is set
+        profile = store[key] = Profile(key, {}, created_seq=seq)
+    if last_seen is not None:
+        props["$last_seen"] = last_seen
+    profile.properties = props
+    profile.updated_seq = seq
+    return notes

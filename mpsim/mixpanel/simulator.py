@@ -1,0 +1,281 @@
+"""``Simulator``: one simulated Mixpanel project, the single backend behind every front door."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .._dates import clock_ms
+from ..request import Request
+from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_event, id_text
+from .identity import OriginalIdentity, SimplifiedIdentity
+from .profiles import GROUP_OPERATIONS, USER_OPERATIONS, OperationError, apply_operations, operations_in
+from .state import Exchange, RecordResult, Snapshot, State, StateViews, iso_seconds
+from .wire import HOSTS, Reply, WireRequest
+
+MAX_GROUP_VALUES = 300
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    username: str
+    secret: str
+
+
+class Clock:
+    """The simulator's clock: real time, or frozen at a moment and moved by hand."""
+
+    def __init__(self, now: Any = None) -> None:
+        self._frozen: float | None = None if now is None else clock_ms(now)
+
+    def ms(self) -> int:
+        return int(self._frozen if self._frozen is not None else clock_ms(None))
+
+    def freeze(self, now: Any) -> None:
+        self._frozen = clock_ms(now)
+
+    def advance(self, seconds: float = 0, *, ms: float = 0) -> None:
+        """Move a frozen clock forward (freezing a real one at the current time first)."""
+        self._frozen = (self._frozen if self._frozen is not None else clock_ms(None)) + seconds * 1000 + ms
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen is not None
+
+
+class Simulator(StateViews):
+    """A simulated Mixpanel project that keeps the state Mixpanel would keep.
+
+    Parameters
+    ----------
+    token:
+        The project token. ``None`` accepts any token (handy when the token is not the point).
+    identity_merge:
+        ``"original"`` or ``"simplified"`` ID merge.
+    api_secret:
+        The project secret, accepted as /import Basic-auth user name.
+    now:
+        Freezes the clock (datetime, ISO 8601 string or epoch ms); ``None`` follows real time.
+    service_accounts:
+        ``{username: secret}`` accepted on /import together with ``?project_id=<project_id>``.
+    residency:
+        ``"us"``, ``"eu"`` or ``"in"``: data sent to another residency's host is answered as a
+        success and not stored, as Mixpanel does. ``None`` (default) accepts every host.
+    group_keys:
+        Group keys declared in project settings; events join groups only from declaration on.
+    anon_id_policy:
+        Original mode's ``$anon_id`` shape check: ``"uuid4+mixpanel"`` (default), ``"uuid4"`` or ``"any"``.
+    """
+
+    def __init__(self, token: str | None = None, identity_merge: str = "original", api_secret: str | None = None,
+                 now: Any = None, *, service_accounts: dict[str, str] | None = None, project_id: Any = None,
+                 residency: str | None = None, group_keys: Iterable[str] = (),
+                 anon_id_policy: str = "uuid4+mixpanel") -> None:
+        if residency not in (None, "us", "eu", "in"):
+            raise ValueError(f"residency must be 'us', 'eu', 'in' or None, not {residency!r}")
+        if anon_id_policy not in ("uuid4+mixpanel", "uuid4", "any"):
+            raise ValueError(f"anon_id_policy must be 'uuid4+mixpanel', 'uuid4' or 'any', not {anon_id_policy!r}")
+        self.token = token
+        self.api_secret = api_secret
+        self.service_accounts = dict(service_accounts or {})
+        self.project_id = None if project_id is None else str(project_id)
+        self.residency = residency
+        self.anon_id_policy = anon_id_policy
+        self.clock = Clock(now)
+        self._lock = threading.RLock()
+        self._declared_keys = list(group_keys)
+        self._state = State.empty(identity_merge, anon_id_policy)
+        self._history: list[Snapshot] = []
+        self.record_history = False
+        for key in self._declared_keys:
+            self._state.group_keys[key] = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def reset(self) -> None:
+        """Forget everything received; keep the settings (token, mode, group keys, clock)."""
+        with self._lock:
+            self._state = State.empty(self.identity_merge, self.anon_id_policy)
+            for key in self._declared_keys:
+                self._state.group_keys[key] = 0
+            self._history.clear()
+
+    def snapshot(self, label: str | None = None) -> Snapshot:
+        """An immutable copy of the current state, readable like the simulator."""
+        with self._lock:
+            return Snapshot(self._state.copy(), self.clock.ms(), label)
+
+    @property
+    def history(self) -> list[Snapshot]:
+        """Snapshots taken after each request while ``record_history`` is on (for stepping through a replay)."""
+        return list(self._history)
+
+    def add_group_key(self, key: str) -> None:
+        """Declare a group key: events ingested from now on join groups through this property."""
+        with self._lock:
+            self._declared_keys.append(key)
+            self._state.group_keys.setdefault(key, self._state.seq + 1)
+
+    @property
+    def now_ms(self) -> int:
+        return self.clock.ms()
+
+    def __repr__(self) -> str:
+        return f"Simulator(token={self.token!r}, identity_merge={self.identity_merge!r}, {self.summary()})"
+
+    # ------------------------------------------------------------------ front doors
+    def handle(self, request: WireRequest) -> Reply:
+        """Answer one HTTP request exactly as Mixpanel would (the door every transport uses)."""
+        from .api import route
+
+        with self._lock:
+            received = self.clock.ms()
+            results: list[RecordResult] = []
+            reply = route(self, request, received, results)
+            self._state.log.append(Exchange(len(self._state.log) + 1, received, request.summary(), reply.status,
+                                            reply.body, results))
+            if self.record_history:
+                self._history.append(Snapshot(self._state.copy(), received, f"after request {len(self._state.log)}"))
+            return reply
+
+    def send(self, requests: Request | Iterable[Request]) -> list[Reply]:
+        """Deliver ``mpsim.Request``s from the transformer, without HTTP; one reply per request."""
+        if isinstance(requests, Request):
+            requests = [requests]
+        return [self.handle(to_wire(r)) for r in requests]
+
+    # ------------------------------------------------------------------ semantics
+    def host_accepted(self, host: str) -> bool:
+        """False when the host belongs to another residency (data is then silently not ingested)."""
+        return self.residency is None or HOSTS.get(host, self.residency) == self.residency
+
+    def ingest_event(self, record: Any, ctx: Context, index: int, *, check_token: bool) -> RecordResult:
+        """Validate one event record and store it with its identity effects (spec §0 order)."""
+        props = record.get("properties") if isinstance(record, dict) else None
+        insert_id = props.get("$insert_id") if isinstance(props, dict) else None
+        if check_token and isinstance(props, dict) and self.token is not None and props.get("token") != self.token:
+            return RecordResult(index, True, insert_id=insert_id, note="token does not match the project: ignored")
+        if isinstance(props, dict):
+            ignore = props.get("$ignore")
+            if ignore is True or (isinstance(ignore, str) and ignore != ""):
+                return RecordResult(index, True, insert_id=insert_id, note="$ignore: dropped")
+        try:
+            name, props, time_ms, distinct_id, generated = check_event(record, ctx)
+            if name == "$merge" and ctx.endpoint == "track" and isinstance(self._state.identity, OriginalIdentity):
+                return RecordResult(index, True, insert_id=insert_id, note="$merge is only honoured on /import")
+            seq = self._state.next_seq()
+            self._identity_effects(name, props, seq)
+        except RecordError as exc:
+            return RecordResult(index, False, field=exc.field, message=exc.message, insert_id=insert_id)
+        event = StoredEvent(seq, name, distinct_id or "", time_ms or 0, props["$insert_id"], props, ctx.endpoint,
+                            ctx.host, ctx.received_ms, generated, self._groups_of(props, seq))
+        self._state.events.append(event)
+        self._state.see(distinct_id, props.get("$user_id") if isinstance(props.get("$user_id"), str) else None)
+        return RecordResult(index, True, stored=True, insert_id=props["$insert_id"])
+
+    def _identity_effects(self, name: str, props: dict[str, Any], seq: int) -> None:
+        identity = self._state.identity
+        has_profile = self._state.profiles.__contains__
+        if isinstance(identity, SimplifiedIdentity):
+            user, device = props.get("$user_id"), props.get("$device_id")
+            if name not in IDENTITY_EVENTS and user not in (None, "") and device not in (None, ""):
+                outcome = identity.link(id_text(user, "properties.$user_id") or "",
+                                        id_text(device, "properties.$device_id") or "", seq)
+                if not outcome.ok:
+                    props["$identity_failure_reason"] = outcome.description
+            return
+        if name == "$identify":
+            anon = id_text(props.get("$anon_id"), "properties.$anon_id")
+            identified = id_text(props.get("$identified_id"), "properties.$identified_id")
+            if not anon or not identified:
+                missing = "$anon_id" if not anon else "$identified_id"
+                raise RecordError(f"properties.{missing}", f"'properties.{missing}' is invalid: must be specified")
+            outcome = identity.identify(anon, identified, seq, has_profile)
+            self._state.see(anon, identified)
+        elif name == "$create_alias":
+            alias = id_text(props.get("alias"), "properties.alias")
+            original = props.get("distinct_id")
+            if not alias or not original:
+                raise RecordError("properties.alias", "'properties.alias' is invalid: must be specified")
+            outcome = identity.alias(original, alias, seq, has_profile)
+            self._state.see(original, alias)
+        elif name == "$merge":
+            ids = props.get("$distinct_ids")
+            if not (isinstance(ids, list) and len(ids) == 2 and all(isinstance(i, str) and i for i in ids)):
+                raise RecordError("properties.$distinct_ids",
+                                  "'properties.$distinct_ids' is invalid: must be a list of exactly 2 ids")
+            outcome = identity.merge(ids[0], ids[1], seq, has_profile)
+            self._state.see(*ids)
+        else:
+            return
+        if not outcome.ok:
+            props["$failure_reason"] = outcome.reason
+            props["$failure_description"] = outcome.description
+
+    def _groups_of(self, props: dict[str, Any], seq: int) -> tuple[tuple[str, str], ...]:
+        """(key, value) pairs of declared group keys this event carries (spec §7)."""
+        out: list[tuple[str, str]] = []
+        for key, since in self._state.group_keys.items():
+            if since > seq or key not in props:
+                continue
+            value = props[key]
+            values = value if isinstance(value, list) else [value]
+            for item in values[:MAX_GROUP_VALUES]:
+                if isinstance(item, bool) or item is None or item == "":
+                    continue
+                if isinstance(item, (str, int, float)):
+                    out.append((key, item if isinstance(item, str) else id_text(item, key) or ""))
+        return tuple(out)
+
+    def apply_profile_record(self, record: Any, kind: str, index: int, received_ms: int) -> RecordResult:
+        """Apply one /engage (``kind="engage"``) or /groups record (spec §6, §7)."""
+        if not isinstance(record, dict):
+            return RecordResult(index, False, field="$distinct_id" if kind == "engage" else "$group_key",
+                                message="record must be a JSON object")
+        if self.token is not None and record.get("$token") != self.token:
+            return RecordResult(index, True, note="$token does not match the project: ignored")
+        try:
+            if kind == "engage":
+                distinct_id = id_text(record.get("$distinct_id"), "$distinct_id")
+                if not distinct_id:
+                    raise RecordError("$distinct_id", "$distinct_id, missing or empty")
+                ops = operations_in(record, USER_OPERATIONS)
+                ignore_alias = record.get("$ignore_alias") is True
+                key = distinct_id if ignore_alias else self._state.identity.resolve_profile_key(distinct_id)
+                store: dict[Any, Any] = self._state.profiles
+                self._state.see(distinct_id)
+                last_seen = None if record.get("$ignore_time") is True else iso_seconds(
+                    self._profile_time(record.get("$time"), received_ms))
+            else:
+                group_key, group_id = record.get("$group_key"), record.get("$group_id")
+                if not isinstance(group_key, str) or not group_key:
+                    raise RecordError("$group_key", "$group_key, missing or empty")
+                group_id = id_text(group_id, "$group_id")
+                if not group_id:
+                    raise RecordError("$group_id", "$group_id, missing or empty")
+                ops = operations_in(record, GROUP_OPERATIONS)
+                key, store, last_seen = (group_key, group_id), self._state.groups, None
+            notes = apply_operations(store, key, record, ops, self._state.next_seq(), last_seen)
+        except (RecordError, OperationError) as exc:
+            field_name = exc.field if isinstance(exc, RecordError) else "operation"
+            return RecordResult(index, False, field=field_name, message=str(exc))
+        return RecordResult(index, True, stored=True, note="; ".join(notes) or None)
+
+    @staticmethod
+    def _profile_time(value: Any, received_ms: int) -> int:
+        from .events import time_ms
+
+        try:
+            return min(time_ms(value), received_ms) if value is not None else received_ms
+        except RecordError:
+            return received_ms
+
+
+def to_wire(request: Request) -> WireRequest:
+    """An ``mpsim.Request`` as the HTTP request RudderStack would make."""
+    from urllib.parse import urlencode
+
+    query = urlencode(request.params)
+    url = request.endpoint + ("?" + query if query else "")
+    return WireRequest(request.method, url, dict(request.headers), request.body_text().encode("utf-8"))

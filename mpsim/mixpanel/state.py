@@ -1,0 +1,287 @@
+"""The state of a simulated Mixpanel project, and how it reads (events, profiles, groups, identities).
+
+``State`` holds plain records; ``StateViews`` gives every reader (the live simulator and its frozen
+snapshots) the same way to look at them: pandas tables for notebooks and dicts for code.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .events import StoredEvent
+from .identity import DEVICE_PREFIX, Identity, OriginalIdentity, Refusal, SimplifiedIdentity
+from .profiles import Profile
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass
+class RecordResult:
+    """What happened to one record of a request."""
+
+    index: int
+    ok: bool
+    stored: bool = False
+    field: str | None = None
+    message: str | None = None
+    insert_id: Any = None
+    note: str | None = None
+
+
+@dataclass
+class Exchange:
+    """One request the simulator received, its answer and what happened to each record."""
+
+    seq: int
+    received_ms: int
+    request: dict[str, Any]
+    status: int
+    reply: str
+    records: list[RecordResult] = field(default_factory=list)
+
+
+@dataclass
+class State:
+    """Everything a project holds. Plain data: no HTTP, no clock."""
+
+    identity: Identity
+    events: list[StoredEvent] = field(default_factory=list)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    groups: dict[tuple[str, str], Profile] = field(default_factory=dict)
+    group_keys: dict[str, int] = field(default_factory=dict)  # key -> seq from which events join groups
+    seen_ids: dict[str, None] = field(default_factory=dict)  # every distinct id seen, in order
+    log: list[Exchange] = field(default_factory=list)
+    seq: int = 0
+
+    @classmethod
+    def empty(cls, identity_merge: str, anon_policy: str = "uuid4+mixpanel") -> State:
+        if identity_merge == "simplified":
+            return cls(SimplifiedIdentity())
+        if identity_merge == "original":
+            return cls(OriginalIdentity(anon_policy=anon_policy))
+        raise ValueError(f"identity_merge must be 'original' or 'simplified', not {identity_merge!r}")
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def see(self, *ids: Any) -> None:
+        for distinct_id in ids:
+            if isinstance(distinct_id, str) and distinct_id:
+                self.seen_ids.setdefault(distinct_id, None)
+
+    def copy(self) -> State:
+        """A deep copy: events are never changed once stored, so they are shared."""
+        return State(
+            identity=copy.deepcopy(self.identity),
+            events=list(self.events),
+            profiles={k: p.copy() for k, p in self.profiles.items()},
+            groups={k: p.copy() for k, p in self.groups.items()},
+            group_keys=dict(self.group_keys),
+            seen_ids=dict(self.seen_ids),
+            log=list(self.log),
+            seq=self.seq,
+        )
+
+
+def iso_seconds(ms: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` in UTC, the form Mixpanel uses for dates."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class StateViews:
+    """Read access shared by the simulator and its snapshots."""
+
+    _state: State
+
+    # ------------------------------------------------------------------ identities
+    @property
+    def identity_merge(self) -> str:
+        return self._state.identity.mode
+
+    def canonical(self, distinct_id: str) -> str:
+        """The id Mixpanel shows for ``distinct_id`` after identity merges."""
+        return self._state.identity.canonical(distinct_id)
+
+    def cluster(self, distinct_id: str) -> set[str]:
+        """Every distinct id that is the same user as ``distinct_id``."""
+        return self._state.identity.members(distinct_id)
+
+    @property
+    def refused_merges(self) -> list[Refusal]:
+        """Merges Mixpanel refused, with the reason code and a plain-English description."""
+        return list(self._state.identity.refusals)
+
+    # ------------------------------------------------------------------ events
+    def stored_events(self, *, deduplicate: bool = True) -> list[StoredEvent]:
+        """Stored events in ingestion order; deduplicated like Mixpanel's query view unless told not to.
+
+        Duplicates share ``(event, distinct_id, time, $insert_id)``; the most recently ingested copy
+        wins and takes the place of the first (spec §3).
+        """
+        events = self._state.events
+        if not deduplicate:
+            return list(events)
+        latest: dict[Any, StoredEvent] = {}
+        for event in events:
+            key = event.dedup_key
+            if key is not None:
+                latest[key] = event
+        out = []
+        placed: set[Any] = set()
+        for event in events:
+            key = event.dedup_key
+            if key is None:
+                out.append(event)
+            elif key not in placed:
+                placed.add(key)
+                out.append(latest[key])
+        return out
+
+    def event_view(self, event: StoredEvent) -> dict[str, Any]:
+        """An event as Mixpanel shows it: resolved ``distinct_id``, reshuffle markers when it moved."""
+        props = dict(event.properties)
+        resolved = self.canonical(event.distinct_id) if event.distinct_id else event.distinct_id
+        if resolved != event.distinct_id:
+            props["$distinct_id_before_identity"] = event.distinct_id
+            props["$is_reshuffled"] = True
+        props["distinct_id"] = resolved
+        return {"event": event.name, "properties": props}
+
+    def _frame(self, rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(rows, columns=columns if not rows else None)
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """One row per event (deduplicated), with the canonical ``distinct_id`` and the stored one."""
+        return self._events_frame(self.stored_events())
+
+    @property
+    def raw_events(self) -> pd.DataFrame:
+        """Every stored copy, duplicates included (what Raw Export returns)."""
+        return self._events_frame(self.stored_events(deduplicate=False))
+
+    def _events_frame(self, events: list[StoredEvent]) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = []
+        for e in events:
+            view = self.event_view(e)
+            rows.append({
+                "time": pd.Timestamp(e.time_ms, unit="ms", tz="UTC"),
+                "event": e.name,
+                "distinct_id": view["properties"]["distinct_id"],
+                "stored_distinct_id": e.distinct_id,
+                "insert_id": e.insert_id,
+                "endpoint": e.endpoint,
+                "groups": [f"{k}={v}" for k, v in e.groups],
+                "failure_reason": e.properties.get("$failure_reason") or e.properties.get("$identity_failure_reason"),
+                "properties": view["properties"],
+                "seq": e.seq,
+            })
+        columns = ["time", "event", "distinct_id", "stored_distinct_id", "insert_id", "endpoint", "groups",
+                   "failure_reason", "properties", "seq"]
+        return pd.DataFrame(rows, columns=columns)
+
+    # ------------------------------------------------------------------ profiles
+    def profile(self, distinct_id: str, *, ignore_alias: bool = False) -> dict[str, Any] | None:
+        """The visible profile of a user (through identity merges), or the literal one with ``ignore_alias``."""
+        key = distinct_id if ignore_alias else self._state.identity.resolve_profile_key(distinct_id)
+        found = self._state.profiles.get(key)
+        return copy.deepcopy(found.properties) if found else None
+
+    def _visible_profiles(self) -> list[Profile]:
+        identity = self._state.identity
+        return [p for key, p in self._state.profiles.items() if identity.resolve_profile_key(key) == key]
+
+    @property
+    def profiles(self) -> pd.DataFrame:
+        """One row per visible user profile: ``distinct_id`` then one column per property."""
+        import pandas as pd
+
+        rows = [{"distinct_id": p.key, **p.properties} for p in self._visible_profiles()]
+        return pd.DataFrame(rows, columns=None if rows else ["distinct_id"])
+
+    def group(self, group_key: str, group_id: Any) -> dict[str, Any] | None:
+        found = self._state.groups.get((group_key, str(group_id)))
+        return copy.deepcopy(found.properties) if found else None
+
+    @property
+    def groups(self) -> pd.DataFrame:
+        """One row per group profile: ``group_key``, ``group_id`` then one column per property."""
+        import pandas as pd
+
+        rows = [{"group_key": k, "group_id": g, **p.properties} for (k, g), p in self._state.groups.items()]
+        return pd.DataFrame(rows, columns=None if rows else ["group_key", "group_id"])
+
+    @property
+    def identities(self) -> pd.DataFrame:
+        """One row per distinct id seen: its canonical id, cluster size and kind."""
+        import pandas as pd
+
+        rows = []
+        for distinct_id in self._state.seen_ids:
+            canonical = self.canonical(distinct_id)
+            rows.append({
+                "distinct_id": distinct_id,
+                "canonical": canonical,
+                "is_canonical": canonical == distinct_id,
+                "cluster_size": len(self.cluster(distinct_id)),
+                "kind": "device" if distinct_id.startswith(DEVICE_PREFIX) else "id",
+                "has_profile": distinct_id in self._state.profiles,
+            })
+        return pd.DataFrame(rows, columns=["distinct_id", "canonical", "is_canonical", "cluster_size", "kind",
+                                           "has_profile"])
+
+    def clusters(self) -> dict[str, list[str]]:
+        """Canonical id → every distinct id of that user, for ids seen by this project."""
+        out: dict[str, list[str]] = {}
+        for distinct_id in self._state.seen_ids:
+            out.setdefault(self.canonical(distinct_id), []).append(distinct_id)
+        return out
+
+    @property
+    def log(self) -> list[Exchange]:
+        """Every request received, with Mixpanel's answer and each record's fate."""
+        return list(self._state.log)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "events": len(self.stored_events()),
+            "users": len(self.clusters()),
+            "profiles": len(self._visible_profiles()),
+            "groups": len(self._state.groups),
+            "refused_merges": len(self._state.identity.refusals),
+        }
+
+    def _repr_html_(self) -> str:
+        parts = [f"<b>{html.escape(type(self).__name__)}</b> ({self.identity_merge} ID merge): "
+                 + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.summary().items())]
+        for title, frame in (("Events", self.events.drop(columns=["properties", "seq"])),
+                             ("Profiles", self.profiles), ("Groups", self.groups)):
+            if len(frame):
+                parts.append(f"<h4>{title}</h4>" + frame.to_html(index=False, max_rows=20))
+        if self._state.identity.refusals:
+            parts.append("<h4>Refused merges</h4><ul>" + "".join(
+                f"<li>{html.escape(r.kind)} {html.escape(' + '.join(r.ids))}: <code>{html.escape(r.reason)}</code> "
+                f"— {html.escape(r.description)}</li>" for r in self._state.identity.refusals) + "</ul>")
+        return "<div class='mpsim-state'>" + "".join(parts) + "</div>"
+
+
+class Snapshot(StateViews):
+    """A frozen copy of a simulator's state, readable like the simulator itself."""
+
+    def __init__(self, state: State, now_ms: int, label: str | None = None) -> None:
+        self._state = state
+        self.taken_ms = now_ms
+        self.label = label
+
+    def __repr__(self) -> str:
+        return f"Snapshot({self.label or iso_seconds(self.taken_ms)}: {self.summary()})"
