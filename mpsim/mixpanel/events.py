@@ -109,10 +109,6 @@ def _check_shape(value: Any, path: str, depth: int) -> None:
                                     f"(has {len(value)})")
         for item in value:
             _check_shape(item, path, depth + 1 if isinstance(item, dict) else depth)
-    if isinstance(value, (dict, list)) and depth >= 1:
-        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-        if size > MAX_COLLECTION_BYTES:
-            raise RecordError(path, f"'{path}' is invalid: lists and objects must be at most 8 KB (is {size} bytes)")
 
 
 def validate_properties(props: dict[str, Any]) -> None:
@@ -123,7 +119,13 @@ def validate_properties(props: dict[str, Any]) -> None:
     for key, value in props.items():
         if _SURROGATE.search(key):
             raise RecordError(f"properties.{key}", f"properties.{key} is invalid: string should be valid utf8")
-        _check_shape(value, f"properties.{key}", 1 if isinstance(value, dict) else 0)
+        path = f"properties.{key}"
+        _check_shape(value, path, 1 if isinstance(value, dict) else 0)
+        if isinstance(value, (dict, list)):
+            size = len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            if size > MAX_COLLECTION_BYTES:
+                raise RecordError(path, f"'{path}' is invalid: lists and objects must be at most 8 KB "
+                                        f"(is {size} bytes)")
 
 
 def event_size(record: dict[str, Any]) -> int:
