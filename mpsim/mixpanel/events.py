@@ -10,8 +10,9 @@ import hashlib
 import json
 import math
 import re
+import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .._js import number_to_string
@@ -44,7 +45,7 @@ class RecordError(ValueError):
         self.message = message
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredEvent:
     """An event as Mixpanel stores it (immutable once stored; only its resolved id changes)."""
 
@@ -59,7 +60,6 @@ class StoredEvent:
     received_ms: int
     generated_insert_id: bool = False
     groups: tuple[tuple[str, str], ...] = ()
-    identity: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dedup_key(self) -> tuple[str, str, int, str] | None:
@@ -237,7 +237,9 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
     size = event_size(record)
     props.pop("token", None)
     props.pop("ip", None)
-    props = truncate(props)
+    # Repeated values (user ids, URLs, plan names) are shared between stored events: a large
+    # replay keeps one copy of each instead of one per event.
+    props = {k: sys.intern(v) if type(v) is str else v for k, v in truncate(props).items()}
     props["$mp_api_endpoint"] = ctx.host
     props["$mp_api_timestamp_ms"] = ctx.received_ms
     props["$mp_event_size"] = size
