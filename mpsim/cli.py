@@ -53,36 +53,81 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     return 1 if failed or not results else 0
 
 
+def _print_state(result: Any) -> None:
+    import pandas as pd
+
+    sim = result.sim
+    summary = sim.summary()
+    print(f"Mixpanel now holds ({sim.identity_merge} ID merge): "
+          + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()))
+    with pd.option_context("display.width", 160, "display.max_columns", 12, "display.max_colwidth", 40):
+        events = sim.events
+        if len(events):
+            print("\nEvents")
+            print(events[["time", "event", "distinct_id", "stored_distinct_id"]].to_string(index=False))
+        if len(sim.profiles):
+            print("\nUser profiles")
+            print(sim.profiles.to_string(index=False))
+        if len(sim.groups):
+            print("\nGroup profiles")
+            print(sim.groups.to_string(index=False))
+    print("\nUsers (identity clusters)")
+    for canonical, ids in sim.clusters().items():
+        print(f"  {canonical}: {', '.join(ids)}")
+    for refusal in sim.refused_merges:
+        print(f"  refused {refusal.kind} {' + '.join(refusal.ids)}: {refusal.reason} ({refusal.description})")
+    for step in result.transform_errors:
+        assert step.error is not None
+        print(f"\nRudderStack refused {step.label}: {step.error.message} "
+              f"({step.error.kind}, {step.error.status_code})")
+    for step in result.rejected:
+        for exchange_reply in step.replies:
+            if not exchange_reply.ok:
+                print(f"\nMixpanel rejected part of {step.label}: {exchange_reply.body}")
+
+
+def _replay_with_progress(events: list[Any], config: Any, now: Any, identity_merge: str | None) -> Any:
+    from tqdm import tqdm
+
+    from .mixpanel import Simulator
+    from .replay import replay
+    from .rudder.common import Settings
+
+    settings = Settings.from_destination(config)
+    mode = identity_merge or ("simplified" if settings.simplified else "original")
+    if identity_merge:
+        config = {**(config.get("Config", config) if isinstance(config, dict) else {}), "identityMergeApi": mode}
+    token = settings.token if isinstance(settings.token, str) and settings.token else None
+    sim = Simulator(token=token, identity_merge=mode, now=now)
+    progress = tqdm(events, desc="replaying", unit="event", disable=len(events) < 500, file=sys.stderr)
+    return replay(progress, config, sim=sim, now=now)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Replay a log through the transformer and the simulator and print the resulting state."""
+    from .replay import read_events
+
+    events = list(read_events(args.events))
+    config = _read_json(args.config, "config file") if args.config else {}
+    result = _replay_with_progress(events, config, args.now, args.identity_merge)
+    print(f"{len(events)} RudderStack events → {sum(len(s.requests) for s in result.steps)} Mixpanel requests\n")
+    _print_state(result)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Transform the built-in sample session and show what Mixpanel receives."""
-    from .rudder import transform
+    """Replay the built-in sample session and show what Mixpanel ends up holding."""
     from .samples import sample_session
 
     session = sample_session()
-    print(session["description"])
+    print(session["description"] + "\n")
+    result = _replay_with_progress(session["events"], session["destination"], session["now"], None)
+    for step in result.steps:
+        targets = ", ".join(f"/{r.path}" for r in step.requests) or "nothing"
+        print(f"  {step.label:<32} → {targets}")
     print()
-    rows = []
-    for event in session["events"]:
-        label = event.get("event") or event.get("name") or ""
-        try:
-            requests = transform(event, session["destination"], now=session["now"])
-        except TransformError as exc:
-            rows.append((event["type"], label, "ERROR", exc.message))
-            continue
-        for request in requests:
-            record = request.records[0]
-            what = record.get("event") or next(k for k in record if k.startswith("$") and k not in
-                                               ("$token", "$distinct_id", "$ip", "$time", "$group_key", "$group_id"))
-            props = record.get("properties", {})
-            who = (record.get("$distinct_id") or record.get("$group_id") or props.get("distinct_id")
-                   or ", ".join(props.get("$distinct_ids", [])))
-            rows.append((event["type"], label, f"/{request.path}", f"{what}  ({who})"))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(3)]
-    print(f"{'type':<{widths[0]}}  {'event':<{widths[1]}}  {'endpoint':<{widths[2]}}  record")
-    for row in rows:
-        print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}")
-    print(f"\n{len(session['events'])} RudderStack events → {len(rows)} Mixpanel requests."
-          " Try: mpsim transform EVENT.json --config DEST.json")
+    _print_state(result)
+    print("\nNext: mpsim transform EVENT.json --config DEST.json, or open notebooks/01-quickstart.ipynb")
     return 0
 
 
@@ -124,7 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help="freeze the clock (ISO 8601)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("demo", help="run the built-in sample session")
+    p = sub.add_parser("simulate", help="replay a log through RudderStack's transformer into a simulated Mixpanel")
+    p.add_argument("events", help="events file: JSON Lines, a JSON array or one JSON object (- for stdin)")
+    p.add_argument("--config", help="destination JSON file: RudderStack's destination object or its Config")
+    p.add_argument("--identity-merge", choices=["original", "simplified"],
+                   help="override the destination's identity merge mode")
+    p.add_argument("--now", help="freeze the clock (ISO 8601)")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("demo", help="replay the built-in sample session")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("conformance", help="run reference case files and report N passed, M failed")

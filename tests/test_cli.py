@@ -70,7 +70,35 @@ def test_reference_cases_pass(capsys):
     assert capsys.readouterr().out.strip().splitlines()[-1] == "67 passed, 0 failed"
 
 
-def test_demo_runs_the_sample_session(capsys):
+def test_demo_replays_the_sample_session(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "/import  $merge" in out and "8 RudderStack events" in out
+    assert "#2 identify                      → /engage, /engage, /import" in out
+    assert "7 events, 2 users, 2 profiles, 1 groups, 0 refused merges" in out
+    assert "user-ada: 4f7c2a9e-1b3d-4e5f-8a6b-7c8d9e0f1a2b, user-ada" in out
+
+
+def test_simulate_replays_jsonl_with_errors_reported(tmp_path, capsys):
+    lines = [
+        {"type": "track", "event": "A", "anonymousId": "d1", "userId": "u1", "messageId": "m1",
+         "timestamp": "2024-03-01T00:00:00Z"},
+        {"type": "Track", "event": "bad"},
+        {"type": "track", "event": "B", "anonymousId": "d1", "userId": "u2", "messageId": "m2",
+         "timestamp": "2024-03-01T00:00:00Z"},
+    ]
+    events = tmp_path / "log.jsonl"
+    events.write_text("\n".join(json.dumps(x) for x in lines))
+    config = write(tmp_path, "c.json", {"token": "t"})
+    assert main(["simulate", str(events), "--config", config, "--identity-merge", "simplified",
+                 "--now", "2024-03-02T00:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert "2 events, 2 users" in out
+    assert "RudderStack refused #1 track bad: Event type 'Track' is not supported" in out
+    assert "refused link $device:d1 + u2: errDeviceMappedToOtherUser" in out
+
+
+def test_simulate_names_the_bad_line(tmp_path, capsys):
+    events = tmp_path / "log.jsonl"
+    events.write_text('{"type": "track"}\n{oops\n')
+    assert main(["simulate", str(events)]) == 2
+    assert "line 2: not valid JSON" in capsys.readouterr().err

@@ -1,0 +1,116 @@
+"""Replays: RudderStack events through the transformer into a simulator, one step per event."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import MpsimError, TransformError
+from .mixpanel import Reply, Simulator
+from .request import Request
+from .rudder import transform
+from .rudder.common import Settings
+
+
+@dataclass
+class Step:
+    """One RudderStack event of a replay: the requests it became and Mixpanel's answers, or the error."""
+
+    index: int
+    message: dict[str, Any]
+    requests: list[Request] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+    error: TransformError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(r.ok for r in self.replies)
+
+    @property
+    def label(self) -> str:
+        m = self.message
+        name = m.get("event") or m.get("name") or ""
+        return f"#{self.index} {m.get('type', '?')}{' ' + str(name) if name else ''}"
+
+
+@dataclass
+class Replay:
+    """The outcome of a replay: each step, and the simulator holding the resulting state."""
+
+    sim: Simulator
+    steps: list[Step]
+
+    @property
+    def transform_errors(self) -> list[Step]:
+        return [s for s in self.steps if s.error is not None]
+
+    @property
+    def rejected(self) -> list[Step]:
+        """Steps whose requests Mixpanel did not fully accept."""
+        return [s for s in self.steps if s.error is None and not all(r.ok for r in s.replies)]
+
+    def _repr_html_(self) -> str:
+        problems = "".join(f"<li>{html.escape(s.label)}: {html.escape(s.error.message if s.error else '')}</li>"
+                           for s in self.transform_errors)
+        return (f"<p>{len(self.steps)} events replayed, {sum(len(s.requests) for s in self.steps)} requests, "
+                f"{len(self.transform_errors)} transform errors, {len(self.rejected)} rejected by Mixpanel.</p>"
+                + (f"<ul>{problems}</ul>" if problems else "") + self.sim._repr_html_())
+
+
+def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None = None, *,
+           sim: Simulator | None = None, now: Any = None) -> Replay:
+    """Transform each RudderStack event and send the requests to ``sim`` (a new one by default).
+
+    A new simulator takes the token and ID-merge mode from the destination config and freezes its
+    clock at ``now``. A transform error is recorded on its step and the replay goes on.
+    """
+    settings = Settings.from_destination(destination)
+    if sim is None:
+        token = settings.token if isinstance(settings.token, str) and settings.token else None
+        sim = Simulator(token=token, identity_merge="simplified" if settings.simplified else "original", now=now)
+    steps = []
+    for index, message in enumerate(events):
+        step = Step(index, message)
+        try:
+            step.requests = transform(message, destination, now=now if now is not None else sim.now_ms)
+        except TransformError as exc:
+            step.error = exc
+        else:
+            step.replies = sim.send(step.requests)
+        steps.append(step)
+    return Replay(sim, steps)
+
+
+def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Events from a JSON array, a single JSON object or JSON Lines; a bad line names its number."""
+    try:
+        text = Path(path).read_text(encoding="utf-8") if str(path) != "-" else __import__("sys").stdin.read()
+    except OSError as exc:
+        raise MpsimError(f"cannot read events file {path}: {exc.strerror}") from None
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            single = json.loads(text)
+        except ValueError:
+            single = None  # JSON Lines, read below
+        if isinstance(single, dict):
+            yield single
+            return
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise MpsimError(f"{path} is not valid JSON: {exc}") from None
+        yield from (e for e in data)
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except ValueError as exc:
+            raise MpsimError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
