@@ -93,7 +93,7 @@ def test_simulate_replays_jsonl_with_errors_reported(tmp_path, capsys):
                  "--now", "2024-03-02T00:00:00Z"]) == 0
     out = capsys.readouterr().out
     assert "2 events, 2 users" in out
-    assert "RudderStack refused #1 track bad: Event type 'Track' is not supported" in out
+    assert "RudderStack refused #1 Track bad: Event type 'Track' is not supported" in out
     assert "refused link $device:d1 + u2: errDeviceMappedToOtherUser" in out
 
 
