@@ -13,12 +13,21 @@ from .errors import (
 )
 from .mixpanel import MixpanelMock, MixpanelServer, Reply, Simulator, Snapshot, WireRequest, mock, serve
 from .request import Request
+from .replay import Replay, Step, replay
 from .rudder import BatchItem, transform, transform_batch
+from .validation import Finding, Findings, Rule, validate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BatchItem",
+    "Finding",
+    "Findings",
+    "Replay",
+    "Rule",
+    "Step",
+    "replay",
+    "validate",
     "MixpanelMock",
     "MixpanelServer",
     "Reply",

@@ -1,0 +1,212 @@
+"""``mpsim.validate``: which of Mixpanel's (and RudderStack's) rules does this data break?
+
+Accepts a RudderStack event, a Mixpanel event/profile/group record, an ``mpsim.Request``, or a list
+of any of these. RudderStack events are checked as they are and also transformed (with ``config``,
+or a minimal one), so what Mixpanel would receive is checked too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from jsonpath_ng.ext import parse as parse_jsonpath
+
+from .._dates import clock_ms
+from ..errors import TransformError
+from ..request import Request
+from .findings import Finding, Findings
+from .rules import RULES, Context, Rule, active_rules, register, unregister
+
+__all__ = ["Context", "Finding", "Findings", "RULES", "Rule", "kind_of", "register", "unregister", "validate"]
+
+RUDDER_TYPES = frozenset({"track", "page", "screen", "identify", "alias", "group"})
+PROFILE_KEYS = frozenset({"$set", "$set_once", "$add", "$union", "$append", "$remove", "$unset", "$delete"})
+ENDPOINT_KINDS = {"import": "event", "track": "event", "engage": "profile", "groups": "group"}
+_SIMPLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def kind_of(obj: Any) -> str:
+    """``rudder``, ``event``, ``profile``, ``group``, ``request`` or ``unknown``."""
+    if isinstance(obj, Request):
+        return "request"
+    if not isinstance(obj, dict):
+        return "unknown"
+    if "type" in obj and (obj.get("type") in RUDDER_TYPES or "messageId" in obj or "anonymousId" in obj
+                          or "context" in obj):
+        return "rudder"
+    if "$group_key" in obj or "$group_id" in obj:
+        return "group"
+    if "$distinct_id" in obj or PROFILE_KEYS & obj.keys():
+        return "profile"
+    if "event" in obj or "properties" in obj:
+        return "event"
+    return "unknown"
+
+
+@lru_cache(maxsize=256)
+def _compiled(expression: str) -> Any:
+    return parse_jsonpath(expression)
+
+
+def _segment(name: Any) -> str:
+    if isinstance(name, int):
+        return f"[{name}]"
+    text = str(name)
+    return "." + text if _SIMPLE_NAME.match(text) else ".'" + text.replace("'", "\\'") + "'"
+
+
+def _path_parts(match: Any) -> list[Any]:
+    parts: list[Any] = []
+    while match is not None and match.context is not None:
+        path = match.path
+        if hasattr(path, "fields"):
+            parts.append(path.fields[0])
+        elif hasattr(path, "index"):
+            parts.append(path.index)
+        match = match.context
+    return list(reversed(parts))
+
+
+def _join(prefix: str, parts: Iterable[Any]) -> str:
+    text = prefix + "".join(_segment(p) for p in parts)
+    return text.lstrip(".") or "$"
+
+
+def _check_record(record: Any, kind: str, ctx: Context, prefix: str, index: int | None,
+                  rules: list[Rule]) -> list[Finding]:
+    findings = []
+    for rule in rules:
+        expression = rule.select.get(kind)
+        if expression is None:
+            continue
+        for match in _compiled(expression).find(record):
+            parts = _path_parts(match)
+            key = parts[-1] if parts else None
+            try:
+                detail = rule.check(match.value, key, ctx)
+            except Exception as exc:  # a user rule must not hide the others
+                detail = None
+                findings.append(Finding("rule-failed", "info", _join(prefix, parts), None,
+                                        f"rule {rule.id!r} raised {type(exc).__name__}: {exc}", "", index, kind))
+            if detail is None:
+                continue
+            if rule.at:
+                parts = parts + rule.at.split(".")
+            fields = {"key": key, "detail": detail, "value": _short(match.value)}
+            fix = rule.fix(key, detail, ctx) if callable(rule.fix) else rule.fix.format(**fields)
+            findings.append(Finding(rule.id, rule.severity_for(ctx.endpoint), _join(prefix, parts), match.value,
+                                    rule.message.format(**fields), fix, index, kind))
+    return findings
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _group_keys_seen(items: list[Any], config: Mapping[str, Any] | None) -> frozenset[str]:
+    seen = set()
+    for item in items:
+        records = item.records if isinstance(item, Request) else [item]
+        for record in records:
+            if isinstance(record, dict) and isinstance(record.get("$group_key"), str):
+                seen.add(record["$group_key"])
+    settings = (config or {}).get("groupKeySettings")
+    if isinstance(settings, list):
+        seen |= {s["groupKey"] for s in settings if isinstance(s, dict) and isinstance(s.get("groupKey"), str)}
+    return frozenset(seen)
+
+
+def validate(obj: Any, *, endpoint: str | None = None, now: Any = None, token: str | None = None,
+             identity_merge: str | None = None, group_keys: Iterable[str] | None = None,
+             config: Mapping[str, Any] | None = None, rules: Iterable[Rule] = ()) -> Findings:
+    """Check data against Mixpanel's rules (and RudderStack's, for RudderStack events).
+
+    Parameters
+    ----------
+    obj:
+        A RudderStack event, a Mixpanel event/profile/group record, an ``mpsim.Request``, or a list.
+    endpoint:
+        ``track``, ``import``, ``engage`` or ``groups`` where it matters (requests carry their own).
+    now:
+        The clock for time rules (datetime, ISO string or epoch ms); the real clock by default.
+    token, identity_merge, group_keys:
+        The project's token, ID-merge mode and declared group keys, for the rules that need them.
+    config:
+        RudderStack destination config used to transform RudderStack events (and as the source of
+        the token, mode and group keys when they are not given).
+    rules:
+        Extra rules for this call only.
+    """
+    if config is not None and "Config" in config and isinstance(config["Config"], Mapping):
+        config = config["Config"]
+    if identity_merge is None and config is not None:
+        identity_merge = "simplified" if config.get("identityMergeApi") == "simplified" else "original"
+    if token is None and config is not None and isinstance(config.get("token"), str):
+        token = config["token"]
+    items = obj if isinstance(obj, list) else [obj]
+    index_of = (lambda i: i) if isinstance(obj, list) else (lambda i: None)
+    now_ms = int(clock_ms(now))
+    all_rules = active_rules() + list(rules)
+    base = dict(now_ms=now_ms, token=token, identity_merge=identity_merge,
+                group_keys=None if group_keys is None else frozenset(group_keys),
+                seen_group_keys=_group_keys_seen(items, config), config=config)
+    findings: list[Finding] = []
+    for i, item in enumerate(items):
+        prefix = f"$[{i}]" if isinstance(obj, list) else ""
+        findings += _validate_one(item, endpoint, base, prefix, index_of(i), all_rules)
+    return Findings(findings)
+
+
+def _validate_one(item: Any, endpoint: str | None, base: dict[str, Any], prefix: str, index: int | None,
+                  rules: list[Rule]) -> list[Finding]:
+    kind = kind_of(item)
+    if kind == "unknown":
+        return [Finding("unrecognised-record", "info", prefix or "$", item,
+                        "Not a RudderStack event, a Mixpanel event/profile/group record or an mpsim.Request.",
+                        "Pass events as {type, ...} (RudderStack) or {event, properties} (Mixpanel).", index, kind)]
+    if kind == "request":
+        ctx = Context("request", item, endpoint=item.path, **base)
+        findings = _check_record(item, "request", ctx, prefix, index, rules)
+        record_kind = ENDPOINT_KINDS.get(item.path, "event")
+        for j, record in enumerate(item.records):
+            ctx = Context(record_kind, record, endpoint=item.path, **base)
+            findings += _check_record(record, record_kind, ctx, f"{prefix}.records[{j}]", index, rules)
+        return findings
+    if kind == "rudder":
+        return _validate_rudder(item, base, prefix, index, rules)
+    ctx = Context(kind, item, endpoint=endpoint or {"profile": "engage", "group": "groups"}.get(kind), **base)
+    return _check_record(item, kind, ctx, prefix, index, rules)
+
+
+def _validate_rudder(message: dict[str, Any], base: dict[str, Any], prefix: str, index: int | None,
+                     rules: list[Rule]) -> list[Finding]:
+    from ..rudder import transform
+
+    ctx = Context("rudder", message, **base)
+    findings = _check_record(message, "rudder", ctx, prefix, index, rules)
+    config = dict(base["config"] or {})
+    config.setdefault("token", base["token"] or "mpsim-validate")
+    try:
+        requests = transform(message, config, now=base["now_ms"])
+    except TransformError as exc:
+        findings.append(Finding("rudderstack-error", "error", prefix or "$", message.get("type"),
+                                f"RudderStack refuses the event: {exc.message}",
+                                "configuration" in exc.kind and "Fix the destination settings." or
+                                "Fix the event so RudderStack's Mixpanel destination accepts it.", index, "rudder"))
+        return findings
+    seen = {f.rule for f in findings}
+    for j, request in enumerate(requests):
+        for k, record in enumerate(request.records):
+            record_kind = ENDPOINT_KINDS.get(request.path, "event")
+            ctx = Context(record_kind, record, endpoint=request.path, **base)
+            for finding in _check_record(record, record_kind, ctx, f"{prefix}.mixpanel[{j}]", index, rules):
+                # RudderStack-level findings already explain missing or placeholder ids
+                if not (finding.rule in ("missing-distinct-id", "placeholder-id") and
+                        seen & {"rudderstack-no-ids", "rudderstack-placeholder-id"}):
+                    findings.append(finding)
+    return findings
