@@ -4,6 +4,7 @@ The two halves are ``mpsim.rudder`` (RudderStack → Mixpanel requests) and ``mp
 (a simulated Mixpanel project that receives them).
 """
 
+from .diff import Change, Comparison, Diff, compare_configs, diff
 from .errors import (
     ConfigurationError,
     InstrumentationError,
@@ -21,6 +22,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BatchItem",
+    "Change",
+    "Comparison",
+    "compare_configs",
+    "Diff",
+    "diff",
     "Finding",
     "Findings",
     "Replay",

@@ -150,6 +150,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Lint events or records; exit 1 when any error-level finding exists."""
+    import pandas as pd
+
+    from .replay import read_events
+    from .validation import validate
+
+    items = list(read_events(args.file))
+    config = _read_json(args.config, "config file") if args.config else None
+    findings = validate(items, endpoint=args.endpoint, now=args.now, token=args.token, config=config,
+                        identity_merge=args.identity_merge)
+    print(f"{len(items)} records checked: {len(findings.errors)} errors, {len(findings.warnings)} warnings, "
+          f"{len(findings) - len(findings.errors) - len(findings.warnings)} notes")
+    if findings:
+        with pd.option_context("display.width", 160, "display.max_colwidth", 60):
+            print("\n" + findings.summary().to_string(index=False) + "\n")
+        print(findings if args.details else "\n".join(str(findings).splitlines()[: 2 * args.limit]))
+    return 1 if findings.errors else 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Print what changed from file A to file B (requests or records, JSON or JSON Lines)."""
+    from .diff import diff
+    from .replay import read_events
+
+    a, b = list(read_events(args.a)), list(read_events(args.b))
+    result = diff(a if len(a) != 1 else a[0], b if len(b) != 1 else b[0])
+    print(result.to_text())
+    return 1 if result else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mpsim", description="RudderStack → Mixpanel, simulated.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override the destination's identity merge mode")
     p.add_argument("--now", help="freeze the clock (ISO 8601)")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("validate", help="check events or records against Mixpanel's and RudderStack's rules")
+    p.add_argument("file", help="JSON Lines, a JSON array or one JSON object (- for stdin)")
+    p.add_argument("--endpoint", choices=["track", "import", "engage", "groups"], help="where the records go")
+    p.add_argument("--config", help="RudderStack destination JSON, used to transform RudderStack events")
+    p.add_argument("--token", help="the project token, to catch records sent with another one")
+    p.add_argument("--identity-merge", choices=["original", "simplified"])
+    p.add_argument("--now", help="the clock for time rules (ISO 8601)")
+    p.add_argument("--details", action="store_true", help="print every finding (default: the first --limit)")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("diff", help="show what changed between two payload files")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("demo", help="replay the built-in sample session")
     p.set_defaults(func=cmd_demo)

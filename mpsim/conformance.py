@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._changes import Change, _short, changes
+from .diff import Change, Diff, changes
 from .errors import MpsimError, TransformError
 from .rudder import transform, transform_batch
 
@@ -29,18 +29,9 @@ class CaseResult:
         lines = [f"FAIL {self.name}"]
         if self.problem:
             lines.append(f"  {self.problem}")
-        lines += [f"  {_expected_vs_actual(c)}" for c in self.differences[:40]]
-        if len(self.differences) > 40:
-            lines.append(f"  … and {len(self.differences) - 40} more differences")
+        text = Diff(self.differences).to_text(before="expected", after="got", limit=40)
+        lines += ["  " + line for line in text.splitlines()]
         return "\n".join(lines)
-
-
-def _expected_vs_actual(change: Change) -> str:
-    if change.kind == "removed":
-        return f"{change.path}: missing (expected {_short(change.before)})"
-    if change.kind == "added":
-        return f"{change.path}: unexpected {_short(change.after)}"
-    return f"{change.path}: expected {_short(change.before)}, got {_short(change.after)}"
 
 
 def load_cases(path: str | Path) -> list[dict[str, Any]]:

@@ -25,6 +25,8 @@ class Step:
     requests: list[Request] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
     error: TransformError | None = None
+    #: the simulator's state after this step (when the replay was asked to keep history)
+    snapshot: Any = None
 
     @property
     def ok(self) -> bool:
@@ -44,6 +46,18 @@ class Replay:
     sim: Simulator
     steps: list[Step]
 
+    def step_diff(self, index: int) -> Any:
+        """What step ``index`` changed in Mixpanel's state (needs ``replay(..., history=True)``)."""
+        from .diff import diff
+        from .mixpanel.state import Snapshot, State
+
+        step = self.steps[index]
+        if step.snapshot is None:
+            raise ValueError("this replay kept no history: call replay(..., history=True)")
+        before = self.steps[index - 1].snapshot if index > 0 else Snapshot(
+            State.empty(self.sim.identity_merge), step.snapshot.taken_ms, "start")
+        return diff(before, step.snapshot)
+
     @property
     def transform_errors(self) -> list[Step]:
         return [s for s in self.steps if s.error is not None]
@@ -62,11 +76,13 @@ class Replay:
 
 
 def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None = None, *,
-           sim: Simulator | None = None, now: Any = None) -> Replay:
+           sim: Simulator | None = None, now: Any = None, history: bool = False) -> Replay:
     """Transform each RudderStack event and send the requests to ``sim`` (a new one by default).
 
     A new simulator takes the token and ID-merge mode from the destination config and freezes its
-    clock at ``now``. A transform error is recorded on its step and the replay goes on.
+    clock at ``now``. A transform error is recorded on its step and the replay goes on. With
+    ``history=True`` every step keeps a snapshot of the state after it, so
+    ``mpsim.diff(steps[i - 1].snapshot, steps[i].snapshot)`` shows what one event changed.
     """
     settings = Settings.from_destination(destination)
     if sim is None:
@@ -81,6 +97,8 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
             step.error = exc
         else:
             step.replies = sim.send(step.requests)
+        if history:
+            step.snapshot = sim.snapshot(step.label)
         steps.append(step)
     return Replay(sim, steps)
 

@@ -1,0 +1,113 @@
+"""Payload and state diffs, the two comparisons users ask for most, and their renderings."""
+
+from __future__ import annotations
+
+import json
+
+import mpsim
+from mpsim.cli import main
+
+NOW = "2024-03-02T00:00:00Z"
+UUID = "4f7c2a9e-1b3d-4e5f-8a6b-7c8d9e0f1a2b"
+
+
+def test_nested_changes_read_as_paths():
+    a = {"$set": {"$email": "a@x", "plan": "free", "n": 1}, "$token": "t"}
+    b = {"$set": {"$email": "b@x", "n": "1", "tags": ["x"]}, "$token": "t"}
+    d = mpsim.diff(a, b)
+    assert [(c.path, c.kind) for c in d] == [("$set.$email", "changed"), ("$set.plan", "removed"),
+                                           ("$set.n", "type-changed"), ("$set.tags", "added")]
+    assert d[0].before == "a@x" and d[0].after == "b@x"
+    assert not mpsim.diff(a, json.loads(json.dumps(a)))
+
+
+def test_true_is_not_one():
+    assert [c.kind for c in mpsim.diff({"a": True}, {"a": 1})] == ["type-changed"]
+
+
+def test_lists_are_aligned_and_moves_reported():
+    d = mpsim.diff({"tags": ["a", "b", "c"]}, {"tags": ["c", "a", "b", "d"]})
+    assert [(c.path, c.kind, c.after) for c in d] == [("tags[2]", "moved", "tags[0]"), ("tags[3]", "added", "d")]
+    d = mpsim.diff([{"x": 1}, {"y": 2}], [{"x": 1}, {"y": 3}, {"z": 1}])
+    assert [(c.path, c.kind) for c in d] == [("[1].y", "changed"), ("[2]", "added")]
+
+
+def test_requests_diff_like_records():
+    event = {"type": "identify", "userId": "u1", "anonymousId": UUID, "traits": {"firstName": "Ada"}}
+    old = mpsim.transform(event, {"token": "t"}, now=NOW)
+    new = mpsim.transform(event, {"token": "t", "useNewMapping": True}, now=NOW)
+    d = mpsim.diff(old, new)
+    assert [(c.path, c.kind) for c in d] == [("[0].records[0].$set.$firstName", "removed"),
+                                           ("[0].records[0].$set.$first_name", "added")]
+
+
+def test_snapshot_diff_groups_changes_by_entity():
+    sim = mpsim.Simulator(token="t", now=NOW)
+    sim.send(mpsim.transform({"type": "track", "event": "Viewed", "anonymousId": UUID, "messageId": "m1",
+                              "timestamp": "2024-03-01T00:00:00Z"}, {"token": "t"}, now=NOW))
+    before = sim.snapshot()
+    sim.send(mpsim.transform({"type": "identify", "userId": "u1", "anonymousId": UUID,
+                              "timestamp": "2024-03-01T00:00:00Z", "traits": {"email": "a@b.c"}},
+                             {"token": "t"}, now=NOW))
+    d = mpsim.diff(before, sim.snapshot())
+    frame = d.to_frame()
+    assert list(frame.columns) == ["entity", "id", "path", "kind", "before", "after"]
+    rows = {(c.entity, c.id, c.path, c.kind) for c in d}
+    assert ("identity", UUID, "canonical", "changed") in rows
+    assert ("profile", "u1", "$", "added") in rows
+    assert ("event", "Viewed [m1]", "properties.distinct_id", "changed") in rows
+    assert [c.entity for c in d] == sorted([c.entity for c in d], key=["identity", "profile", "event"].index)
+
+
+def test_diff_renderings():
+    d = mpsim.diff({"a": 1, "b": 2}, {"a": 2, "c": 3})
+    page = d._repr_html_()
+    assert page.count("<tr style='background:") == 3
+    assert "background:#fef7e0" in page and "background:#fce8e6" in page and "background:#e6f4ea" in page
+    assert "<code>a</code>" in page and "<th>before</th>" in page
+    assert d.to_text() == "a: 1 → 2\nb: removed 2\nc: added 3"
+    assert d.to_text("expected", "got") == "a: expected 1, got 2\nb: missing (expected 2)\nc: unexpected 3"
+    assert repr(d) == "Diff(1 added, 1 removed, 1 changed)"
+    assert mpsim.diff({}, {})._repr_html_() == "<p class='mpsim-diff'>No differences.</p>"
+
+
+def test_compare_configs_original_vs_simplified():
+    from mpsim.samples import sample_session
+
+    session = sample_session()
+    config = session["destination"]["Config"]
+    result = mpsim.compare_configs(session["events"], config, {**config, "identityMergeApi": "simplified"},
+                                   now=session["now"])
+    merges = [c for c in result.requests if c.kind == "removed" and "$merge" in json.dumps(c.before)]
+    assert len(merges) == 2  # Simplified sends no $merge
+    assert any(c.entity == "identity" and c.id == f"$device:{UUID}" for c in result.state)
+    assert "<h4>What Mixpanel holds</h4>" in result._repr_html_()
+
+
+def test_replay_history_shows_what_each_step_changed():
+    from mpsim.samples import sample_session
+
+    session = sample_session()
+    result = mpsim.replay(session["events"], session["destination"], now=session["now"], history=True)
+    step = result.step_diff(2)  # the identify: merge + profile
+    assert {c.entity for c in step} >= {"identity", "profile", "event"}
+    first = result.step_diff(0)
+    assert [c.entity for c in first] == ["identity", "event"]
+
+
+def test_cli_diff_and_validate(tmp_path, capsys):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"$set": {"$email": "a@x"}}))
+    b.write_text(json.dumps({"$set": {"$email": "b@x"}}))
+    assert main(["diff", str(a), str(b)]) == 1
+    assert capsys.readouterr().out.strip() == '$set.$email: "a@x" → "b@x"'
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(json.dumps(x) for x in [
+        {"event": "E", "properties": {"distinct_id": "null", "time": 1709337000, "$insert_id": "a"}},
+        {"$token": "t", "$distinct_id": "u", "$set": {"$firstName": "A"}}]))
+    assert main(["validate", str(log), "--now", NOW]) == 1
+    out = capsys.readouterr().out
+    assert "2 records checked: 1 errors, 1 warnings" in out and "placeholder-id" in out and "near-miss-name" in out
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(json.dumps({"$token": "t", "$distinct_id": "u", "$set": {"$first_name": "A"}}))
+    assert main(["validate", str(clean), "--now", NOW]) == 0
