@@ -159,8 +159,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     items = list(read_events(args.file))
     config = _read_json(args.config, "config file") if args.config else None
+    group_keys = [k.strip() for k in args.group_keys.split(",") if k.strip()] if args.group_keys is not None else None
     findings = validate(items, endpoint=args.endpoint, now=args.now, token=args.token, config=config,
-                        identity_merge=args.identity_merge)
+                        identity_merge=args.identity_merge, group_keys=group_keys)
     print(f"{len(items)} records checked: {len(findings.errors)} errors, {len(findings.warnings)} warnings, "
           f"{len(findings) - len(findings.errors) - len(findings.warnings)} notes")
     if findings:
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="RudderStack destination JSON, used to transform RudderStack events")
     p.add_argument("--token", help="the project token, to catch records sent with another one")
     p.add_argument("--identity-merge", choices=["original", "simplified"])
+    p.add_argument("--group-keys", help="the group keys declared in the Mixpanel project, comma-separated")
     p.add_argument("--now", help="the clock for time rules (ISO 8601)")
     p.add_argument("--details", action="store_true", help="print every finding (default: the first --limit)")
     p.add_argument("--limit", type=int, default=20)

@@ -16,6 +16,7 @@ from typing import Any
 from jsonpath_ng.ext import parse as parse_jsonpath
 
 from .._dates import clock_ms
+from .._messages import TOO_OLD
 from ..errors import TransformError
 from ..request import Request
 from .findings import Finding, Findings
@@ -194,6 +195,8 @@ def _validate_rudder(message: dict[str, Any], base: dict[str, Any], prefix: str,
     try:
         requests = transform(message, config, now=base["now_ms"])
     except TransformError as exc:
+        if exc.message == TOO_OLD and any(f.rule == "rudderstack-five-years" for f in findings):
+            return findings  # already explained, with the timestamp
         findings.append(Finding("rudderstack-error", "error", prefix or "$", message.get("type"),
                                 f"RudderStack refuses the event: {exc.message}",
                                 "configuration" in exc.kind and "Fix the destination settings." or

@@ -457,14 +457,14 @@ RULES: list[Rule] = [
     Rule("properties-object", "error", {"event": THIS}, check_properties_object,
          "The event's 'properties' is {detail}; Mixpanel rejects the record.", "Send the event as "
          "{{\"event\": NAME, \"properties\": {{...}}}}.", at="properties"),
-    Rule("near-miss-name", "warning", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*"},
+    Rule("near-miss-name", "warning", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*", "group": f"{PROFILE_OPS}.*"},
          check_near_miss, "'{key}' is a custom property, not Mixpanel's '{detail}': it lands as a separate "
          "property and Mixpanel's own field stays empty.", lambda key, detail, ctx: NEAR_MISS_FIXES.get(
              NEAR_MISSES[key][1], f"Rename it to '{detail}'.")),
-    Rule("case-slip", "warning", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*"}, check_case_slip,
+    Rule("case-slip", "warning", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*", "group": f"{PROFILE_OPS}.*"}, check_case_slip,
          "'{key}' differs from Mixpanel's reserved '{detail}' only in case; property names are case-sensitive, "
          "so it becomes a custom property.", "Rename it to '{detail}'."),
-    Rule("unknown-dollar-property", "warning", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*"},
+    Rule("unknown-dollar-property", "warning", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*", "group": f"{PROFILE_OPS}.*"},
          check_unknown_dollar, "'{key}' begins with '$' but is not a property Mixpanel defines; '$' names are "
          "reserved for Mixpanel and this one will be an ordinary custom property.",
          "Drop the '$' (or use the reserved name you meant)."),
@@ -517,13 +517,13 @@ RULES: list[Rule] = [
     Rule("too-many-properties", "error", {"event": "properties"}, check_too_many_keys,
          "The event has {detail}; Mixpanel rejects events with 255 properties or more.",
          "Drop properties or move detail into fewer, structured properties."),
-    Rule("nested-limits", "error", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*"},
+    Rule("nested-limits", "error", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*", "group": f"{PROFILE_OPS}.*"},
          check_nested_limits, "'{key}' holds {detail}; Mixpanel rejects it.",
          "Flatten the value, or split it into several properties."),
-    Rule("long-property-name", "warning", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*"},
+    Rule("long-property-name", "warning", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*", "group": f"{PROFILE_OPS}.*"},
          check_long_name, "A property name is {detail}; Mixpanel truncates names to 255 characters.",
          "Use a shorter property name."),
-    Rule("long-string", "warning", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*"}, check_long_string,
+    Rule("long-string", "warning", {"event": EVENT_PROPS["event"], "profile": f"{PROFILE_OPS}.*", "group": f"{PROFILE_OPS}.*"}, check_long_string,
          "'{key}' holds a string of {detail}; Mixpanel truncates strings to 255 characters.",
          "Shorten the value, or keep long text outside Mixpanel."),
     Rule("event-too-large", "error", {"event": THIS}, check_event_size,
