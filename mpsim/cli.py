@@ -182,6 +182,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 1 if result else 0
 
 
+def cmd_repro(args: argparse.Namespace) -> int:
+    """Replay support-case bundles; exit 1 when an expectation is not met."""
+    from .bundles import repro
+
+    failed = False
+    for path in args.bundles:
+        report = repro(path)
+        print(report.text() + "\n")
+        failed |= not report.ok
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mpsim", description="RudderStack → Mixpanel, simulated.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -225,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a")
     p.add_argument("b")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("repro", help="replay support-case bundles and check their expectations")
+    p.add_argument("bundles", nargs="+", help="bundle JSON files (see fixtures/cases/)")
+    p.set_defaults(func=cmd_repro)
 
     p = sub.add_parser("demo", help="replay the built-in sample session")
     p.set_defaults(func=cmd_demo)

@@ -45,6 +45,8 @@ class Replay:
 
     sim: Simulator
     steps: list[Step]
+    #: validation findings for the replayed events, when the caller asked for them
+    findings: Any = None
 
     def step_diff(self, index: int) -> Any:
         """What step ``index`` changed in Mixpanel's state (needs ``replay(..., history=True)``)."""

@@ -1,0 +1,307 @@
+"""Support-case bundles: one JSON file that reproduces a ticket, and checks the fix.
+
+A bundle holds a description, the customer's destination config, the events, and expectations
+about the resulting Mixpanel state. ``fix`` (optional) holds config overrides, project-setting
+overrides and/or replacement events, with the expectations that must hold once fixed. ``mpsim repro BUNDLE.json`` replays both
+and reports each expectation; ``bundle_params`` turns a folder of bundles into pytest cases, so a
+fixed ticket becomes a regression test::
+
+    {"title": "...", "ticket": "SUP-123", "description": "...",
+     "destination": {"Config": {...}}, "now": "2024-03-02T00:00:00Z",
+     "project": {"token": "...", "identity_merge": "original", "group_keys": ["company_id"]},
+     "events": [ RudderStack events, or {"mixpanel": {"endpoint": "track", "records": [...]}} ],
+     "expect": [{"profile": "u1", "property": "$first_name", "equals": "Ada"},
+                {"same_user": ["d1", "u1"]}],
+     "fix": {"config": {"useNewMapping": true}, "expect": [...], "note": "..."}}
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import MpsimError, TransformError
+from .mixpanel import Simulator, WireRequest
+from .replay import Replay, Step
+from .rudder import transform
+from .rudder.common import Settings
+from .validation import validate
+
+_MISSING = object()
+
+
+class BundleError(MpsimError):
+    """A bundle file that cannot be used, with the reason."""
+
+
+@dataclass
+class Outcome:
+    """One expectation, checked."""
+
+    expectation: dict[str, Any]
+    text: str
+    met: bool
+    actual: Any = None
+
+
+@dataclass
+class Run:
+    """A bundle replayed under one configuration."""
+
+    label: str
+    replay: Replay
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.met for o in self.outcomes)
+
+
+@dataclass
+class Report:
+    """The result of ``repro``: the run as reported and, when the bundle has one, the run with the fix."""
+
+    bundle: dict[str, Any]
+    runs: list[Run]
+
+    @property
+    def ok(self) -> bool:
+        return all(run.ok for run in self.runs)
+
+    def text(self) -> str:
+        lines = [f"{self.bundle.get('ticket', '')} {self.bundle.get('title', '')}".strip()]
+        for run in self.runs:
+            lines.append(f"  {run.label}:")
+            for o in run.outcomes:
+                mark = "met    " if o.met else "NOT MET"
+                detail = "" if o.met else f" (actual: {json.dumps(o.actual, default=str)})"
+                lines.append(f"    {mark} {o.text}{detail}")
+        met = sum(o.met for run in self.runs for o in run.outcomes)
+        total = sum(len(run.outcomes) for run in self.runs)
+        lines.append(f"{met} of {total} expectations met")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        parts = [f"<h4>{html.escape(str(self.bundle.get('ticket', '')))} {html.escape(self.bundle.get('title', ''))}</h4>",
+                 f"<p>{html.escape(self.bundle.get('description', ''))}</p>"]
+        for run in self.runs:
+            rows = "".join(f"<li style='color:{'#1e8e3e' if o.met else '#c62828'}'>{'✔' if o.met else '✘'} "
+                           f"{html.escape(o.text)}{'' if o.met else ' — actual: ' + html.escape(json.dumps(o.actual, default=str))}</li>"
+                           for o in run.outcomes)
+            parts.append(f"<b>{html.escape(run.label)}</b><ul>{rows}</ul>")
+        return "<div class='mpsim-bundle'>" + "".join(parts) + "</div>"
+
+
+# --------------------------------------------------------------------------- expectations, as a table
+def _profile(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    profile = run.sim.profile(e["profile"])
+    if "exists" in e:
+        return (profile is not None) == bool(e["exists"]), profile
+    value = (profile or {}).get(e["property"], _MISSING)
+    if e.get("absent"):
+        return value is _MISSING, None if value is _MISSING else value
+    return value is not _MISSING and value == e["equals"], None if value is _MISSING else value
+
+
+def _group(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    key, gid = e["group"]
+    profile = run.sim.group(key, gid)
+    if "property" not in e:
+        return (profile is not None) == e.get("exists", True), profile
+    value = (profile or {}).get(e["property"], _MISSING)
+    if e.get("absent"):
+        return value is _MISSING, None if value is _MISSING else value
+    return value is not _MISSING and value == e["equals"], None if value is _MISSING else value
+
+
+def _same_user(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    canonicals = {i: run.sim.canonical(i) for i in e["same_user"]}
+    return len(set(canonicals.values())) == 1, canonicals
+
+
+def _different_users(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    canonicals = {i: run.sim.canonical(i) for i in e["different_users"]}
+    return len(set(canonicals.values())) == len(canonicals), canonicals
+
+
+def _events(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    frame = run.sim.events
+    if "event" in e:
+        frame = frame[frame["event"] == e["event"]]
+    if "distinct_id" in e:
+        frame = frame[frame["distinct_id"] == run.sim.canonical(e["distinct_id"])]
+    return len(frame) == e["events"], len(frame)
+
+
+def _group_events(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    key, gid = e["group_events"]
+    count = sum(f"{key}={gid}" in groups for groups in run.sim.events["groups"])
+    return count == e["count"], count
+
+
+def _refused(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    reasons = [r.reason for r in run.sim.refused_merges]
+    return e["refused_merge"] in reasons, reasons
+
+
+def _no_refusals(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    reasons = [r.reason for r in run.sim.refused_merges]
+    return not reasons, reasons
+
+
+def _transform_error(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    messages = [s.error.message for s in run.transform_errors if s.error is not None]
+    return any(e["transform_error"] in m for m in messages), messages
+
+
+def _no_transform_errors(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    messages = [s.error.message for s in run.transform_errors if s.error is not None]
+    return not messages, messages
+
+
+def _finding(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    rules = sorted(run.findings.rules()) if run.findings is not None else []
+    return (e["finding"] in rules) != bool(e.get("absent")), rules
+
+
+#: expectation key → (check, how it reads)
+EXPECTATIONS: dict[str, tuple[Callable[[Replay, dict[str, Any]], tuple[bool, Any]], Callable[[dict[str, Any]], str]]] = {
+    "profile": (_profile, lambda e: f"profile {e['profile']} " + (
+        ("exists" if e["exists"] else "does not exist") if "exists" in e else
+        f"has no {e['property']}" if e.get("absent") else f"has {e['property']} = {json.dumps(e['equals'])}")),
+    "group": (_group, lambda e: f"group {e['group'][0]}={e['group'][1]} " + (
+        "exists" if "property" not in e else f"has no {e['property']}" if e.get("absent")
+        else f"has {e['property']} = {json.dumps(e['equals'])}")),
+    "same_user": (_same_user, lambda e: f"{', '.join(e['same_user'])} are one user"),
+    "different_users": (_different_users, lambda e: f"{', '.join(e['different_users'])} are different users"),
+    "events": (_events, lambda e: f"{e['events']} {e['event'] + ' ' if 'event' in e else ''}event(s)"
+               + (f" for {e['distinct_id']}" if "distinct_id" in e else "")),
+    "group_events": (_group_events, lambda e: f"{e['count']} event(s) count toward group "
+                     f"{e['group_events'][0]}={e['group_events'][1]}"),
+    "refused_merge": (_refused, lambda e: f"Mixpanel refuses a merge with {e['refused_merge']}"),
+    "no_refused_merges": (_no_refusals, lambda e: "Mixpanel refuses no merge"),
+    "transform_error": (_transform_error, lambda e: f"RudderStack refuses an event: {e['transform_error']}"),
+    "no_transform_errors": (_no_transform_errors, lambda e: "RudderStack refuses no event"),
+    "finding": (_finding, lambda e: f"validation {'does not find' if e.get('absent') else 'finds'} {e['finding']}"),
+}
+
+
+def check(run: Replay, expectation: dict[str, Any]) -> Outcome:
+    key = next((k for k in expectation if k in EXPECTATIONS), None)
+    if key is None:
+        raise BundleError(f"unknown expectation {json.dumps(expectation)}; use one of {', '.join(EXPECTATIONS)}")
+    checker, describe = EXPECTATIONS[key]
+    try:
+        met, actual = checker(run, expectation)
+        text = describe(expectation)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"expectation {json.dumps(expectation)} is incomplete: {exc}") from None
+    return Outcome(expectation, text, bool(met), actual)
+
+
+# --------------------------------------------------------------------------- loading and running
+def load_bundle(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise BundleError(f"bundle {path} is not valid JSON: {exc}") from None
+    if not isinstance(bundle, dict) or not isinstance(bundle.get("events"), list) or not bundle.get("expect"):
+        raise BundleError(f"bundle {path} needs 'events' (a list) and 'expect' (a list of expectations)")
+    bundle.setdefault("_path", str(path))
+    return bundle
+
+
+def _send_direct(sim: Simulator, item: dict[str, Any]) -> Step:
+    """An event the customer sends straight to Mixpanel (an SDK beside RudderStack)."""
+    spec = item["mixpanel"]
+    endpoint = spec.get("endpoint", "track")
+    body = json.dumps(spec["records"]).encode()
+    headers = {"Content-Type": "application/json"}
+    if endpoint == "import":
+        import base64
+
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{sim.token or 'token'}:".encode()).decode()
+    step = Step(-1, item)
+    step.replies = [sim.handle(WireRequest("POST", f"https://api.mixpanel.com/{endpoint}?verbose=1", headers, body))]
+    return step
+
+
+def replay_bundle(bundle: dict[str, Any], config: dict[str, Any], events: list[Any],
+                  project: dict[str, Any] | None = None) -> Replay:
+    """Replay a bundle's events under ``config`` into a simulator set up as the bundle's project."""
+    settings = Settings.from_destination(config)
+    project = bundle.get("project", {}) if project is None else project
+    token = project.get("token", settings.token if isinstance(settings.token, str) and settings.token else None)
+    mode = project.get("identity_merge", "simplified" if settings.simplified else "original")
+    now = bundle.get("now")
+    sim = Simulator(token=token, identity_merge=mode, now=now, group_keys=project.get("group_keys", ()))
+    steps = []
+    for index, item in enumerate(events):
+        if isinstance(item, dict) and "mixpanel" in item:
+            step = _send_direct(sim, item)
+            step.index = index
+        else:
+            step = Step(index, item)
+            try:
+                step.requests = transform(item, config, now=now if now is not None else sim.now_ms)
+            except TransformError as exc:
+                step.error = exc
+            else:
+                step.replies = sim.send(step.requests)
+        steps.append(step)
+    result = Replay(sim, steps)
+    rudder_events = [e for e in events if not (isinstance(e, dict) and "mixpanel" in e)]
+    result.findings = validate(rudder_events, now=now, config=config,
+                               group_keys=project.get("group_keys") if "group_keys" in project else None)
+    return result
+
+
+def _config_of(bundle: dict[str, Any]) -> dict[str, Any]:
+    destination = bundle.get("destination", bundle.get("config", {}))
+    config = destination.get("Config", destination) if isinstance(destination, dict) else {}
+    return copy.deepcopy(config)
+
+
+def repro(bundle: dict[str, Any] | str | Path) -> Report:
+    """Replay a bundle as reported and, if it has a ``fix``, with the fix; check every expectation."""
+    if not isinstance(bundle, dict):
+        bundle = load_bundle(bundle)
+    config = _config_of(bundle)
+    reported = replay_bundle(bundle, config, bundle["events"])
+    runs = [Run("as reported", reported, [check(reported, e) for e in bundle["expect"]])]
+    fix = bundle.get("fix")
+    if fix:
+        fixed_config = {**config, **fix.get("config", {})}
+        fixed_project = {**bundle.get("project", {}), **fix.get("project", {})}
+        fixed = replay_bundle(bundle, fixed_config, fix.get("events", bundle["events"]), fixed_project)
+        label = "with the fix" + (f" ({fix['note']})" if fix.get("note") else "")
+        runs.append(Run(label, fixed, [check(fixed, e) for e in fix.get("expect", [])]))
+    return Report(bundle, runs)
+
+
+def bundle_files(folder: str | Path) -> list[Path]:
+    return sorted(Path(folder).glob("*.json"))
+
+
+def bundle_params(folder: str | Path) -> Any:
+    """``@bundle_params("fixtures/cases")``: one pytest case per bundle, named after its file."""
+    import pytest
+
+    files = bundle_files(folder)
+    return pytest.mark.parametrize("bundle", [str(f) for f in files], ids=[f.stem for f in files])
+
+
+def assert_bundle(bundle: dict[str, Any] | str | Path) -> Report:
+    """Replay a bundle and fail (AssertionError with the full report) if an expectation is not met."""
+    report = repro(bundle)
+    if not report.ok:
+        raise AssertionError("\n" + report.text())
+    return report
