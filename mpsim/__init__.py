@@ -15,6 +15,14 @@ from .errors import (
 from .mixpanel import MixpanelMock, MixpanelServer, Reply, Simulator, Snapshot, WireRequest, mock, serve
 from .request import Request
 from .replay import Replay, Step, replay
+
+
+def playground(sim=None, config=None, now=None):  # type: ignore[no-untyped-def]
+    """The ipywidgets playground (imported on first use: ipywidgets is only needed here)."""
+    from .notebook import playground as make
+
+    return make(sim, config, now)
+
 from .rudder import BatchItem, transform, transform_batch
 from .validation import Finding, Findings, Rule, validate
 
@@ -32,6 +40,7 @@ __all__ = [
     "Replay",
     "Rule",
     "Step",
+    "playground",
     "replay",
     "validate",
     "MixpanelMock",
