@@ -53,7 +53,8 @@ def handle_track(sim: Simulator, request: WireRequest, received: int, results: l
     if len(decoded.records) > MAX_RECORDS:
         return _simple_reply(params, False, f"a request may carry at most {MAX_RECORDS} events")
     ctx = Context("track", request.host, received, sim.identity_merge == "simplified",
-                  request_ip=request.header("x-forwarded-for") or "127.0.0.1", use_request_ip=flag(params, "ip"))
+                  request_ip=request.header("x-forwarded-for") or "127.0.0.1", use_request_ip=flag(params, "ip"),
+                  new_insert_id=sim.new_insert_id)
     stored = sim.host_accepted(request.host)
     for i, record in enumerate(decoded.records):
         results.append(sim.ingest_event(record, ctx, i, check_token=True) if stored
@@ -101,7 +102,8 @@ def handle_import(sim: Simulator, request: WireRequest, received: int, results: 
     if len(decoded.records) > MAX_RECORDS:
         return _import_error(400, f"request has {len(decoded.records)} events; the limit is {MAX_RECORDS}",
                              "Bad Request")
-    ctx = Context("import", request.host, received, sim.identity_merge == "simplified")
+    ctx = Context("import", request.host, received, sim.identity_merge == "simplified",
+                  new_insert_id=sim.new_insert_id)
     stored = sim.host_accepted(request.host)
     for i, record in enumerate(decoded.records):
         if i in decoded.broken:

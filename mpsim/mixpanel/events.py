@@ -11,8 +11,9 @@ import json
 import math
 import re
 import sys
-import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from uuid import uuid4
 from typing import Any
 
 from .._js import number_to_string
@@ -142,6 +143,8 @@ class Context:
     simplified: bool
     request_ip: str | None = None
     use_request_ip: bool = False
+    #: makes the $insert_id Mixpanel generates for /track events that carry none
+    new_insert_id: Callable[[], str] = field(default=lambda: uuid4().hex)
 
 
 def simplified_ids(props: dict[str, Any]) -> None:
@@ -226,7 +229,7 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
     if insert_id is None:
         if ctx.endpoint == "import" and not identity_event:
             raise RecordError("properties.$insert_id", "'properties.$insert_id' is invalid: must be specified")
-        insert_id = uuid.uuid4().hex
+        insert_id = ctx.new_insert_id()
         generated = True
     elif not isinstance(insert_id, str) or not _INSERT_ID.match(insert_id) or forbidden_id(insert_id):
         raise RecordError("properties.$insert_id", "'properties.$insert_id' is invalid: must be at most 36 "

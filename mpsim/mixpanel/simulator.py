@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ class Simulator(StateViews):
         self._declared_keys = list(group_keys)
         self._state = State.empty(identity_merge, anon_id_policy)
         self._history: list[Snapshot] = []
+        self._generated_ids = 0
         self.record_history = False
         for key in self._declared_keys:
             self._state.group_keys[key] = 0
@@ -100,6 +102,7 @@ class Simulator(StateViews):
             for key in self._declared_keys:
                 self._state.group_keys[key] = 0
             self._history.clear()
+            self._generated_ids = 0
 
     def snapshot(self, label: str | None = None) -> Snapshot:
         """An immutable copy of the current state, readable like the simulator."""
@@ -116,6 +119,15 @@ class Simulator(StateViews):
         with self._lock:
             self._declared_keys.append(key)
             self._state.group_keys.setdefault(key, self._state.seq + 1)
+
+    def new_insert_id(self) -> str:
+        """The ``$insert_id`` generated for a /track event that has none.
+
+        Mixpanel makes a random one; the simulator makes a reproducible one (32 hex characters,
+        like the official client's), so notebooks and tests see the same ids on every run.
+        """
+        self._generated_ids += 1
+        return hashlib.md5(f"mpsim-insert-id:{self._generated_ids}".encode()).hexdigest()
 
     @property
     def now_ms(self) -> int:

@@ -142,3 +142,14 @@ def test_group_keys_attach_events_only_after_declaration():
     s.add_group_key("team")
     imported(s, event(team="blue", insert_id="g-3"))
     assert list(s.events["groups"]) == [["company=acme", "company=7"], [], ["team=blue"]]
+
+
+def test_generated_insert_ids_are_reproducible():
+    def run():
+        s = sim()
+        post(s, "track", [event(insert_id=None), event(insert_id=None, time=NOW_S - 1)])
+        post_import(s, [{"event": "$merge", "properties": {"$distinct_ids": ["a", "b"]}}])
+        return list(s.raw_events["insert_id"])
+
+    first = run()
+    assert first == run() and len(set(first)) == 3 and all(len(i) == 32 for i in first)
