@@ -1,0 +1,235 @@
+"""The source cells of notebooks/*.ipynb, kept as Python so they are easy to review and edit.
+
+``python tools/notebook_sources.py`` writes the notebooks (without outputs); then run
+``python tools/execute_notebooks.py notebooks/*.ipynb`` to store the outputs nbval compares.
+Cells whose output may legitimately vary (widgets, rich HTML tables, plots) start with
+``# NBVAL_IGNORE_OUTPUT``: they still run in CI, their output is just not compared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat as nbf
+
+IGNORE = "# NBVAL_IGNORE_OUTPUT\n"
+md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+NOTEBOOKS: dict[str, list] = {}
+
+NOTEBOOKS["01-quickstart"] = [
+    md("# Quickstart: what does Mixpanel receive, and what does it end up holding?\n\n"
+       "Paste a RudderStack event and the destination settings a customer has. `mpsim.transform` returns exactly "
+       "the Mixpanel requests RudderStack's Mixpanel destination sends; `mpsim.Simulator` receives them and keeps "
+       "the state Mixpanel would keep. The clock is frozen with `now=` so this notebook gives the same output on "
+       "every run."),
+    code('''import json
+import mpsim
+
+NOW = "2024-03-02T00:00:00Z"
+event = {
+    "type": "track",
+    "event": "Order Completed",
+    "userId": "user-ada",
+    "anonymousId": "4f7c2a9e-1b3d-4e5f-8a6b-7c8d9e0f1a2b",
+    "messageId": "1709283900000-9b2e6c1a-0004-4d2e-9f3a-5b6c7d8e9f04",
+    "timestamp": "2024-03-01T09:05:00.000Z",
+    "channel": "web",
+    "properties": {"order_id": "o-1001", "revenue": 98.0, "items": 2},
+    "context": {
+        "ip": "203.0.113.7",
+        "traits": {"email": "ada@example.com", "plan": "pro"},
+        "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
+    },
+}
+config = {"token": "demo-token", "propIncrements": [{"property": "items"}]}'''),
+    md("## The requests\n\nA track event with `revenue` becomes three requests: the revenue transaction and the "
+       "increment go to `/engage`, the event itself to `/import`."),
+    code('''requests = mpsim.transform(event, config, now=NOW)
+for request in requests:
+    print(request.method, request.endpoint, request.params)
+    print(json.dumps(request.records, indent=2))'''),
+    md("Every request renders as HTML when it is the last thing in a cell, and `to_rudder()` gives the exact shape "
+       "RudderStack's transformer returns:"),
+    code(IGNORE + "requests[-1]"),
+    code('print(json.dumps(requests[-1].to_rudder()["body"], indent=2))'),
+    md("## Send them to a simulated Mixpanel\n\n`sim.send` delivers the requests without HTTP and returns "
+       "Mixpanel's answers; the state reads as pandas tables."),
+    code('''sim = mpsim.Simulator(token="demo-token", now=NOW)
+for reply in sim.send(requests):
+    print(reply.status, reply.body)'''),
+    code('''print(sim.events[["time", "event", "distinct_id", "insert_id"]].to_string(index=False))
+print()
+print(sim.profile("user-ada"))'''),
+    code(IGNORE + "sim  # the whole state as HTML"),
+    md("## Settings change the payload\n\nIn Simplified ID merge the event carries `$device_id` and `$user_id`, "
+       "and `distinct_id` is the user id:"),
+    code('''simplified = mpsim.transform(event, {**config, "identityMergeApi": "simplified"}, now=NOW)
+props = simplified[-1].records[0]["properties"]
+{k: props[k] for k in ("distinct_id", "$device_id", "$user_id")}'''),
+    md("## Errors are RudderStack's own\n\nA bad event raises `mpsim.TransformError` with RudderStack's exact "
+       "message, its status code and its kind (`instrumentation` for a bad event, `configuration` for bad "
+       "settings):"),
+    code('''try:
+    mpsim.transform({**event, "messageId": 12345}, config, now=NOW)
+except mpsim.TransformError as error:
+    print(error.status_code, error.kind, "-", error.message)'''),
+    md("## The playground\n\nThe same, interactively: paste events, pick settings (or paste the destination JSON), "
+       "transform or send, and look at the requests, findings, state, changes and identity graph."),
+    code(IGNORE + "mpsim.playground(sim=sim, config=config, now=NOW)"),
+]
+
+NOTEBOOKS["02-identity-merge"] = [
+    md("# One user journey under Original and Simplified ID merge\n\n"
+       "An anonymous visitor browses, signs up, buys, logs out; then a second person signs in **on the same "
+       "browser without a new anonymous id**. The same RudderStack events go to two projects, one per ID-merge "
+       "mode."),
+    code('''import mpsim
+from IPython.display import HTML, display
+from mpsim.notebook import clusters_svg
+
+NOW = "2024-03-02T00:00:00Z"
+BROWSER = "4f7c2a9e-1b3d-4e5f-8a6b-7c8d9e0f1a2b"
+
+def at(minute):
+    return f"2024-03-01T09:{minute:02d}:00.000Z"
+
+journey = [
+    {"type": "page", "name": "Pricing", "anonymousId": BROWSER, "messageId": "j-1", "timestamp": at(0)},
+    {"type": "identify", "userId": "ada", "anonymousId": BROWSER, "messageId": "j-2", "timestamp": at(2),
+     "context": {"traits": {"email": "ada@example.com", "name": "Ada Lovelace"}}},
+    {"type": "track", "event": "Order Completed", "userId": "ada", "anonymousId": BROWSER, "messageId": "j-3",
+     "timestamp": at(3), "properties": {"revenue": 98}},
+    {"type": "track", "event": "Logged Out", "userId": "ada", "anonymousId": BROWSER, "messageId": "j-4",
+     "timestamp": at(4)},
+    {"type": "identify", "userId": "grace", "anonymousId": BROWSER, "messageId": "j-5", "timestamp": at(10),
+     "context": {"traits": {"email": "grace@example.com", "name": "Grace Hopper"}}},
+    {"type": "track", "event": "Order Completed", "userId": "grace", "anonymousId": BROWSER, "messageId": "j-6",
+     "timestamp": at(11), "properties": {"revenue": 15}},
+]
+original = mpsim.replay(journey, {"token": "tok", "useNewMapping": True}, now=NOW)
+simplified = mpsim.replay(journey, {"token": "tok", "useNewMapping": True, "identityMergeApi": "simplified"}, now=NOW)'''),
+    md("## Who is who?\n\nIn **Original** ID merge RudderStack turns every identify into a `$merge`, which Mixpanel "
+       "accepts without checking the anonymous id: Ada, Grace and the browser become **one user**. In "
+       "**Simplified** ID merge the browser links to Ada, and Mixpanel refuses to link it to Grace."),
+    code('''for name, result in [("original", original), ("simplified", simplified)]:
+    print(f"{name}: {result.sim.clusters()}")
+    for refusal in result.sim.refused_merges:
+        print(f"  refused {refusal.kind} {refusal.ids}: {refusal.reason} - {refusal.description}")'''),
+    code(IGNORE + '''display(HTML("<h4>Original</h4>" + clusters_svg(original.sim)))
+display(HTML("<h4>Simplified</h4>" + clusters_svg(simplified.sim)))'''),
+    md("## Where did the orders land?"),
+    code('''for name, result in [("original", original), ("simplified", simplified)]:
+    orders = result.sim.events[result.sim.events["event"] == "Order Completed"]
+    print(name)
+    print(orders[["event", "distinct_id", "stored_distinct_id"]].to_string(index=False), end="\\n\\n")'''),
+    md("## Profiles\n\nProfiles are never merged. In Original mode both identifies updated profiles that now sit "
+       "in one cluster, so only one of them is visible:"),
+    code('''for name, result in [("original", original), ("simplified", simplified)]:
+    print(name, {user: (result.sim.profile(user) or {}).get("$name") for user in ("ada", "grace")})'''),
+    md("## Everything that differs\n\n`compare_configs` replays the same events under both settings and diffs "
+       "the requests and the resulting state:"),
+    code('''comparison = mpsim.compare_configs(journey, {"token": "tok"}, {"token": "tok", "identityMergeApi": "simplified"},
+                                   now=NOW)
+print(comparison.requests.to_text(limit=6))
+print()
+print(comparison.state.to_frame().groupby(["entity", "kind"]).size().to_string())'''),
+    code(IGNORE + "comparison"),
+]
+
+NOTEBOOKS["03-reproduce-a-support-ticket"] = [
+    md("# Reproduce a support ticket\n\nA support-case bundle is one JSON file: the customer's destination "
+       "settings, the events, and what the customer sees. Replaying it shows the cause; changing the setting "
+       "shows the fix; the bundle then stays in `fixtures/cases/` as a regression test."),
+    code('''import json
+import mpsim
+from mpsim.bundles import load_bundle, repro
+
+bundle = load_bundle("../fixtures/cases/names-land-as-firstName.json")
+print(bundle["ticket"], "-", bundle["title"])
+print(bundle["description"])
+print(json.dumps(bundle["destination"], indent=2))'''),
+    md("## Replay it as reported"),
+    code('''result = mpsim.replay(bundle["events"], bundle["destination"], now=bundle["now"])
+print(result.sim.profile("u-ada"))'''),
+    md("The profile has `$firstName`/`$lastName` — custom properties — and no `$first_name`/`$last_name`, which is "
+       "why the Mixpanel UI shows no first and last name. Validation says why and what to change:"),
+    code('''findings = mpsim.validate(bundle["events"], now=bundle["now"], config=bundle["destination"])
+for finding in findings:
+    print(finding.severity, finding.rule, finding.path)
+    print("  ", finding.message)
+    print("   fix:", finding.fix)'''),
+    md("## Apply the fix and compare"),
+    code('''fixed_config = {**bundle["destination"]["Config"], "useNewMapping": True}
+comparison = mpsim.compare_configs(bundle["events"], bundle["destination"], fixed_config, now=bundle["now"])
+print(comparison.requests.to_text())
+print()
+print(comparison.state.to_text())'''),
+    code(IGNORE + "comparison.state"),
+    md("## The bundle's own verdict\n\n`repro` checks the bundle's expectations as reported and with its fix — the "
+       "same as `mpsim repro BUNDLE.json` on the command line:"),
+    code('''print(repro(bundle).text())'''),
+    md("## A refused merge\n\nAnother ticket: pre-signup browsing is not attached to users. The app calls Mixpanel's "
+       "SDK `identify()` with its own visitor ids, and Mixpanel refuses the merge:"),
+    code('''report = repro("../fixtures/cases/identify-refused-non-uuid-anon-id.json")
+print(report.text())
+for refusal in report.runs[0].replay.sim.refused_merges:
+    print(refusal.reason, "-", refusal.description)'''),
+    code(IGNORE + "from IPython.display import HTML\nfrom mpsim.notebook import clusters_svg\nHTML(clusters_svg(report.runs[0].replay.sim))"),
+]
+
+NOTEBOOKS["04-validate-an-event-log"] = [
+    md("# Validate an event log\n\nLint a day of RudderStack events (JSON Lines from `fixtures/logs/`) against "
+       "Mixpanel's and RudderStack's rules, and summarise the findings with pandas."),
+    code('''import json
+import matplotlib
+matplotlib.use("agg")
+import matplotlib.pyplot as plt
+import mpsim
+from mpsim.replay import read_events
+
+NOW = "2024-03-02T00:00:00Z"
+events = list(read_events("../fixtures/logs/web-shop-original.jsonl"))
+config = json.load(open("../fixtures/configs/us-original-defaults.json"))
+print(len(events), "events;", sorted({e["type"] for e in events}))'''),
+    code('''findings = mpsim.validate(events, now=NOW, config=config)
+print(repr(findings))
+print(findings.summary().to_string(index=False))'''),
+    md("## Which events, and why"),
+    code('''frame = findings.to_frame()
+frame["event_type"] = [events[i]["type"] for i in frame["record"]]
+print(frame.pivot_table(index="rule", columns="event_type", values="path", aggfunc="count", fill_value=0).to_string())'''),
+    code('''for rule in ["rudderstack-placeholder-id", "rudderstack-five-years", "transactions-amount"]:
+    first = findings.by_rule(rule)[0]
+    print(f"{rule} (e.g. record {first.record}, {first.path}):")
+    print("  ", first.message)
+    print("   fix:", first.fix)'''),
+    code(IGNORE + '''ax = findings.summary().plot.barh(x="rule", y="count", legend=False, title="Findings by rule")
+ax.set_xlabel("findings")
+plt.tight_layout()
+plt.show()'''),
+    md("## What Mixpanel ends up holding\n\nReplaying the log through RudderStack and the simulator shows the "
+       "effect of those findings on the data:"),
+    code('''result = mpsim.replay(events, config, now=NOW)
+print(result.sim.summary())
+print(len(result.transform_errors), "events RudderStack refused:",
+      sorted({s.error.message for s in result.transform_errors}))
+profiles = result.sim.profiles
+print("profiles with $firstName:", profiles["$firstName"].notna().sum(), "| with $first_name:",
+      profiles.get("$first_name", profiles["distinct_id"].iloc[:0]).notna().sum())'''),
+    md("The same check runs from the command line, exiting non-zero when there are errors:\n\n"
+       "```bash\nmpsim validate fixtures/logs/web-shop-original.jsonl --config fixtures/configs/us-original-defaults.json\n```"),
+]
+
+
+def main() -> None:
+    out = Path(__file__).resolve().parents[1] / "notebooks"
+    for name, cells in NOTEBOOKS.items():
+        nb = nbf.v4.new_notebook()
+        nb.cells = cells
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbf.write(nb, out / f"{name}.ipynb")
+        print(f"wrote notebooks/{name}.ipynb")
+
+
+if __name__ == "__main__":
+    main()
