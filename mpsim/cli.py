@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import json
 import sys
 from pathlib import Path
@@ -74,8 +75,10 @@ def _print_state(result: Any) -> None:
     print("\nUsers (identity clusters)")
     for canonical, ids in sim.clusters().items():
         print(f"  {canonical}: {', '.join(ids)}")
-    for refusal in sim.refused_merges:
-        print(f"  refused {refusal.kind} {' + '.join(refusal.ids)}: {refusal.reason} ({refusal.description})")
+    repeated = Counter((r.kind, r.ids, r.reason, r.description) for r in sim.refused_merges)
+    for (kind, ids, reason, description), count in repeated.items():
+        times = f" ×{count}" if count > 1 else ""
+        print(f"  refused {kind} {' + '.join(ids)}{times}: {reason} ({description})")
     for step in result.transform_errors:
         assert step.error is not None
         print(f"\nRudderStack refused {step.label}: {step.error.message} "
@@ -112,7 +115,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     result = _replay_with_progress(events, config, args.now, args.identity_merge)
     print(f"{len(events)} RudderStack events → {sum(len(s.requests) for s in result.steps)} Mixpanel requests\n")
     _print_state(result)
+    _print_findings(events, config, args.now)
     return 0
+
+
+def _print_findings(events: list[Any], config: Any, now: Any) -> None:
+    from .validation import validate
+
+    findings = validate(events, now=now, config=config)
+    print(f"\nFindings: {len(findings.errors)} errors, {len(findings.warnings)} warnings")
+    if findings:
+        print(findings.summary().to_string(index=False))
+        print("(mpsim validate FILE --details lists each one)")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -127,6 +141,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {step.label:<32} → {targets}")
     print()
     _print_state(result)
+    _print_findings(session["events"], session["destination"], session["now"])
     print("\nNext: mpsim transform EVENT.json --config DEST.json, or open notebooks/01-quickstart.ipynb")
     return 0
 
