@@ -183,7 +183,8 @@ class Playground(widgets.VBox):
                                              layout=widgets.Layout(width="100%", height="60px"))
         self.load_button = widgets.Button(description="Load settings", icon="upload")
         self.transform_button = widgets.Button(description="Transform", button_style="info", icon="exchange")
-        self.send_button = widgets.Button(description="Transform and send", button_style="primary", icon="paper-plane")
+        self.send_button = widgets.Button(description="Transform and send", button_style="primary", icon="paper-plane",
+                                          layout=widgets.Layout(width="auto"))
         self.reset_button = widgets.Button(description="Reset", button_style="warning", icon="trash")
         self.status = widgets.HTML()
         self.error = widgets.HTML()
