@@ -178,3 +178,26 @@ def test_unknown_objects_and_requests():
                            now=NOW)
     findings = mpsim.validate(reqs, now=NOW)
     assert findings.by_rule("near-miss-name")[0].path == "$[0].records[0].'$set'.'$lastName'"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                       lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                           st.sampled_from(["event", "properties", "type", "time", "distinct_id", "$set",
+                                            "$distinct_id", "$group_key", "$transactions", "userId", "traits",
+                                            "$insert_id", "$email", "x"]) | st.text(max_size=4), inner, max_size=5),
+                       max_leaves=15)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_values, max_size=5), st.sampled_from([None, "track", "import", "engage"]))
+def test_validate_takes_anything_and_every_finding_is_well_formed(items, endpoint):
+    findings = mpsim.validate(items, now=NOW, endpoint=endpoint)
+    for finding in findings:
+        assert finding.severity in ("error", "warning", "info") and finding.message and finding.rule
+        assert finding.record is not None and 0 <= finding.record < len(items)
+        assert finding.rule != "rule-failed", finding.message  # built-in rules never raise
+    findings.to_frame()
+    findings._repr_html_()

@@ -36,7 +36,7 @@ def kind_of(obj: Any) -> str:
         return "request"
     if not isinstance(obj, dict):
         return "unknown"
-    if "type" in obj and (obj.get("type") in RUDDER_TYPES or "messageId" in obj or "anonymousId" in obj
+    if "type" in obj and ((isinstance(obj["type"], str) and obj["type"] in RUDDER_TYPES) or "messageId" in obj or "anonymousId" in obj
                           or "context" in obj):
         return "rudder"
     if "$group_key" in obj or "$group_id" in obj:
