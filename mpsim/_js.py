@@ -182,6 +182,8 @@ def spread_items(value: Any) -> Iterable[tuple[str, Any]]:
     """The ``(key, value)`` pairs that ``{...value}`` copies."""
     t = type(value)
     if t is dict:
+        if not _DIGIT_START.search("\x00".join(value)):
+            return value.items()  # no integer-like keys: insertion order is JavaScript's order
         return [(k, value[k]) for k in js_keys(value)]
     if t is list:
         return [(str(i), v) for i, v in enumerate(value)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,6 +177,10 @@ class CompiledTable:
     Each distinct prefix (``context``, ``context.page``, …) is looked up once per message instead
     of once per path. Where a plain walk misses an intermediate key, the full ``get-value`` lookup
     decides (it also finds keys that themselves contain dots).
+
+    The common case (plain objects, no dotted keys, no lists on the way) runs as straight-line
+    Python generated from the table, the way ``re`` compiles a pattern: the table stays the single
+    source of truth, and the generated code is a faster reading of it.
     """
 
     def __init__(self, table: Table) -> None:
@@ -196,7 +201,40 @@ class CompiledTable:
                         self.ancestors.append((parent, *self.ancestors[parent]))
                 compiled.append((path, segs, index[segs], index[segs[:-1]]))
             self.rows.append((key, compiled))
-        self.fast_rows = [(key, [node for _, _, node, _ in compiled]) for key, compiled in self.rows]
+        self._fast = self._generate()
+
+    def _generate(self) -> Callable[[Any, dict[str, Any]], bool]:
+        """Compile the table into ``fast(source, into) -> bool`` (False: use the careful path)."""
+        lines = ["def fast(src, into, _M=_MISSING, _U=UNDEFINED):",
+                 "    if type(src) is not dict or '.' in ''.join(src):",
+                 "        return False"]
+        if len(self.children) > 1:
+            lines.append("    " + " = ".join(f"n{i}" for i in range(1, len(self.children))) + " = _M")
+
+        def emit(node: int, var: str, indent: str) -> None:
+            for seg, child in self.children[node]:
+                lines.append(f"{indent}n{child} = {var}.get({seg!r}, _M)")
+                if self.children[child]:
+                    lines.extend([f"{indent}if n{child} is not _M:",
+                              f"{indent}    if type(n{child}) is dict:",
+                              f"{indent}        if '.' in ''.join(n{child}):",
+                                  f"{indent}            return False"])
+                    emit(child, f"n{child}", indent + "        ")
+                    lines.extend([f"{indent}    elif type(n{child}) is list:", f"{indent}        return False"])
+
+        emit(0, "src", "    ")
+        for key, paths in self.rows:
+            keyword = "if"
+            for _, _, node, _ in paths:
+                v = f"n{node}"
+                lines.append(f"    {keyword} {v} is not _M and {v} is not None and {v} is not _U and {v} != '' "
+                             f"and {v} == {v}:")
+                lines.append(f"        into[{key!r}] = {v}")
+                keyword = "elif"
+        lines.append("    return True")
+        namespace: dict[str, Any] = {"_MISSING": _MISSING, "UNDEFINED": UNDEFINED}
+        exec(compile("\n".join(lines), "<mpsim mapping table>", "exec"), namespace)  # noqa: S102
+        return namespace["fast"]  # type: ignore[no-any-return]
 
     def _resolve(self, source: Any) -> tuple[dict[int, Any], bool]:
         """The value of every prefix that is present (absent subtrees are not visited), and whether
@@ -229,19 +267,10 @@ class CompiledTable:
         return values, tricky
 
     def apply(self, source: Any, into: dict[str, Any]) -> dict[str, Any]:
-        values, tricky = self._resolve(source)
-        if tricky:
-            return self._apply_carefully(source, values, into)
-        get = values.get
-        for key, nodes in self.fast_rows:
-            for node in nodes:
-                value = get(node, _MISSING)
-                # inline `usable`: not absent, null, "" or NaN
-                if value is not _MISSING and value is not None and value is not UNDEFINED and value != "" \
-                        and value == value:
-                    into[key] = value
-                    break
-        return into
+        if self._fast(source, into):
+            return into
+        values, _ = self._resolve(source)
+        return self._apply_carefully(source, values, into)
 
     def _apply_carefully(self, source: Any, values: dict[int, Any], into: dict[str, Any]) -> dict[str, Any]:
         dotted_root = type(source) is dict and "." in "".join(source)
