@@ -52,7 +52,8 @@ class Simulator(StateViews):
     Parameters
     ----------
     token:
-        The project token. ``None`` accepts any token (handy when the token is not the point).
+        The project token. ``None`` accepts any token, and /import without credentials when no
+        secret or service account is set either (handy when the token is not the point).
     identity_merge:
         ``"original"`` or ``"simplified"`` ID merge.
     api_secret:

@@ -199,3 +199,13 @@ def test_log_keeps_every_request_with_its_answer():
     post_import(s, [event(time="bad")])
     assert [(x.request["endpoint"], x.status) for x in s.log] == [("track", 200), ("import", 200)]
     assert s.log[1].records[0].field == "properties.time"
+
+
+def test_a_project_without_credentials_accepts_unauthenticated_imports():
+    s = sim(token=None)
+    reply = s.handle(WireRequest("POST", "https://api.mixpanel.com/import", {"Content-Type": "application/json"},
+                                 json.dumps([event()]).encode()))
+    assert reply.status == 200 and len(s.events) == 1
+    strict = sim(token=None, api_secret="sec")
+    reply = strict.handle(WireRequest("POST", "https://api.mixpanel.com/import", {}, json.dumps([event()]).encode()))
+    assert reply.status == 401
