@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import MpsimError, TransformError
+from ._js import strict_equal
+from .errors import MpsimError
 from .mixpanel import Simulator, WireRequest
-from .replay import Replay, Step
-from .rudder import transform
-from .rudder.common import Settings
+from .replay import UNSET, Replay, Step, run_step, simulator_for
 from .validation import validate
 
 _MISSING = object()
@@ -98,25 +97,24 @@ class Report:
 
 
 # --------------------------------------------------------------------------- expectations, as a table
-def _profile(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
-    profile = run.sim.profile(e["profile"])
-    if "exists" in e:
-        return (profile is not None) == bool(e["exists"]), profile
+def _properties_check(profile: dict[str, Any] | None, e: dict[str, Any]) -> tuple[bool, Any]:
+    """``exists``, ``absent`` or ``equals`` on a user or group profile."""
+    if "property" not in e:
+        return (profile is not None) == bool(e.get("exists", True)), profile
     value = (profile or {}).get(e["property"], _MISSING)
+    actual = None if value is _MISSING else value
     if e.get("absent"):
-        return value is _MISSING, None if value is _MISSING else value
-    return value is not _MISSING and value == e["equals"], None if value is _MISSING else value
+        return value is _MISSING, actual
+    return value is not _MISSING and strict_equal(value, e["equals"]), actual
+
+
+def _profile(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    return _properties_check(run.sim.profile(e["profile"]), e)
 
 
 def _group(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
     key, gid = e["group"]
-    profile = run.sim.group(key, gid)
-    if "property" not in e:
-        return (profile is not None) == e.get("exists", True), profile
-    value = (profile or {}).get(e["property"], _MISSING)
-    if e.get("absent"):
-        return value is _MISSING, None if value is _MISSING else value
-    return value is not _MISSING and value == e["equals"], None if value is _MISSING else value
+    return _properties_check(run.sim.group(key, gid), e)
 
 
 def _same_user(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
@@ -237,25 +235,17 @@ def _send_direct(sim: Simulator, item: dict[str, Any]) -> Step:
 def replay_bundle(bundle: dict[str, Any], config: dict[str, Any], events: list[Any],
                   project: dict[str, Any] | None = None) -> Replay:
     """Replay a bundle's events under ``config`` into a simulator set up as the bundle's project."""
-    settings = Settings.from_destination(config)
     project = bundle.get("project", {}) if project is None else project
-    token = project.get("token", settings.token if isinstance(settings.token, str) and settings.token else None)
-    mode = project.get("identity_merge", "simplified" if settings.simplified else "original")
     now = bundle.get("now")
-    sim = Simulator(token=token, identity_merge=mode, now=now, group_keys=project.get("group_keys", ()))
+    sim = simulator_for(config, now=now, token=project.get("token", UNSET),
+                        identity_merge=project.get("identity_merge"), group_keys=project.get("group_keys", ()))
     steps = []
     for index, item in enumerate(events):
         if isinstance(item, dict) and "mixpanel" in item:
             step = _send_direct(sim, item)
             step.index = index
         else:
-            step = Step(index, item)
-            try:
-                step.requests = transform(item, config, now=now if now is not None else sim.now_ms)
-            except TransformError as exc:
-                step.error = exc
-            else:
-                step.replies = sim.send(step.requests)
+            step = run_step(sim, index, item, config, now)
         steps.append(step)
     result = Replay(sim, steps)
     rudder_events = [e for e in events if not (isinstance(e, dict) and "mixpanel" in e)]

@@ -92,16 +92,11 @@ def _print_state(result: Any) -> None:
 def _replay_with_progress(events: list[Any], config: Any, now: Any, identity_merge: str | None) -> Any:
     from tqdm import tqdm
 
-    from .mixpanel import Simulator
-    from .replay import replay
-    from .rudder.common import Settings
+    from .replay import replay, simulator_for
 
-    settings = Settings.from_destination(config)
-    mode = identity_merge or ("simplified" if settings.simplified else "original")
     if identity_merge:
-        config = {**(config.get("Config", config) if isinstance(config, dict) else {}), "identityMergeApi": mode}
-    token = settings.token if isinstance(settings.token, str) and settings.token else None
-    sim = Simulator(token=token, identity_merge=mode, now=now)
+        config = {**(config.get("Config", config) if isinstance(config, dict) else {}), "identityMergeApi": identity_merge}
+    sim = simulator_for(config, now=now)
     progress = tqdm(events, desc="replaying", unit="event", disable=len(events) < 500, file=sys.stderr)
     return replay(progress, config, sim=sim, now=now)
 

@@ -15,6 +15,8 @@ from .request import Request
 from .rudder import transform
 from .rudder.common import Settings
 
+UNSET: Any = object()
+
 
 @dataclass
 class Step:
@@ -86,23 +88,37 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
     ``history=True`` every step keeps a snapshot of the state after it, so
     ``mpsim.diff(steps[i - 1].snapshot, steps[i].snapshot)`` shows what one event changed.
     """
-    settings = Settings.from_destination(destination)
     if sim is None:
-        token = settings.token if isinstance(settings.token, str) and settings.token else None
-        sim = Simulator(token=token, identity_merge="simplified" if settings.simplified else "original", now=now)
+        sim = simulator_for(destination, now=now)
     steps = []
     for index, message in enumerate(events):
-        step = Step(index, message)
-        try:
-            step.requests = transform(message, destination, now=now if now is not None else sim.now_ms)
-        except TransformError as exc:
-            step.error = exc
-        else:
-            step.replies = sim.send(step.requests)
+        step = run_step(sim, index, message, destination, now)
         if history:
             step.snapshot = sim.snapshot(step.label)
         steps.append(step)
     return Replay(sim, steps)
+
+
+def simulator_for(destination: dict[str, Any] | None, *, now: Any = None, token: Any = UNSET,
+                  identity_merge: str | None = None, group_keys: Iterable[str] = ()) -> Simulator:
+    """A simulator set up like the Mixpanel project a destination config points at."""
+    settings = Settings.from_destination(destination)
+    if token is UNSET:
+        token = settings.token if isinstance(settings.token, str) and settings.token else None
+    mode = identity_merge or ("simplified" if settings.simplified else "original")
+    return Simulator(token=token, identity_merge=mode, now=now, group_keys=group_keys)
+
+
+def run_step(sim: Simulator, index: int, message: Any, destination: dict[str, Any] | None, now: Any) -> Step:
+    """Transform one RudderStack event and send its requests; a transform error stays on the step."""
+    step = Step(index, message)
+    try:
+        step.requests = transform(message, destination, now=now if now is not None else sim.now_ms)
+    except TransformError as exc:
+        step.error = exc
+    else:
+        step.replies = sim.send(step.requests)
+    return step
 
 
 def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
