@@ -13,16 +13,8 @@ from .errors import (
     TransformError,
 )
 from .mixpanel import MixpanelMock, MixpanelServer, Reply, Simulator, Snapshot, WireRequest, mock, serve
-from .request import Request
 from .replay import Replay, Step, replay
-
-
-def playground(sim=None, config=None, now=None):  # type: ignore[no-untyped-def]
-    """The ipywidgets playground (imported on first use: ipywidgets is only needed here)."""
-    from .notebook import playground as make
-
-    return make(sim, config, now)
-
+from .request import Request
 from .rudder import BatchItem, transform, transform_batch
 from .validation import Finding, Findings, Rule, validate
 
@@ -60,3 +52,12 @@ __all__ = [
     "transform",
     "transform_batch",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The playground pulls in ipywidgets; import it only when someone asks for it.
+    if name in ("playground", "Playground"):
+        from . import notebook
+
+        return getattr(notebook, name)
+    raise AttributeError(f"module 'mpsim' has no attribute {name!r}")

@@ -503,7 +503,7 @@ _DROP: Any = object()
 def _escape_surrogates(text: str) -> str:
     # Pairs that Python holds as two code points become one character; lone ones are escaped.
     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
-    return _SURROGATE_RE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+    return _SURROGATE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
@@ -536,5 +536,5 @@ def strict_equal(a: Any, b: Any) -> bool:
     if ta is dict:
         return a.keys() == b.keys() and all(strict_equal(a[k], b[k]) for k in a)
     if ta is list:
-        return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)

@@ -290,7 +290,7 @@ def compare_configs(events: list[dict[str, Any]], config_a: dict[str, Any], conf
 
     first, second = replay(events, config_a, now=now), replay(events, config_b, now=now)
     rows: list[Change] = []
-    for step_a, step_b in zip(first.steps, second.steps):
+    for step_a, step_b in zip(first.steps, second.steps, strict=True):
         rows += [Change(c.path, c.kind, c.before, c.after, "event", step_a.label)
                  for c in changes(_step_payload(step_a), _step_payload(step_b))]
     return Comparison(Diff(rows, ("config A", "config B")), diff_states(first.sim, second.sim), first, second)

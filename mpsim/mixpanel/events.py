@@ -13,8 +13,8 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from uuid import uuid4
 from typing import Any
+from uuid import uuid4
 
 from .._js import number_to_string
 from .profiles import truncate

@@ -167,7 +167,7 @@ class PlaygroundModel:
             self.sim = Simulator(identity_merge=self._mode(), now=self.now)
         else:
             self.sim.reset()
-        return Outcome(tabs={name: "" for name in TABS}, status="The simulated project is empty.")
+        return Outcome(tabs=dict.fromkeys(TABS, ""), status="The simulated project is empty.")
 
 
 class Playground(widgets.VBox):

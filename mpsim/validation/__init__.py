@@ -153,9 +153,9 @@ def validate(obj: Any, *, endpoint: str | None = None, now: Any = None, token: s
     index_of = (lambda i: i) if isinstance(obj, list) else (lambda i: None)
     now_ms = int(clock_ms(now))
     all_rules = active_rules() + list(rules)
-    base = dict(now_ms=now_ms, token=token, identity_merge=identity_merge,
-                group_keys=None if group_keys is None else frozenset(group_keys),
-                seen_group_keys=_group_keys_seen(items, config), config=config)
+    base = {"now_ms": now_ms, "token": token, "identity_merge": identity_merge,
+            "group_keys": None if group_keys is None else frozenset(group_keys),
+            "seen_group_keys": _group_keys_seen(items, config), "config": config}
     findings: list[Finding] = []
     for i, item in enumerate(items):
         prefix = f"$[{i}]" if isinstance(obj, list) else ""
@@ -204,7 +204,7 @@ def _validate_rudder(message: dict[str, Any], base: dict[str, Any], prefix: str,
         return findings
     seen = {f.rule for f in findings}
     for j, request in enumerate(requests):
-        for k, record in enumerate(request.records):
+        for record in request.records:
             record_kind = ENDPOINT_KINDS.get(request.path, "event")
             ctx = Context(record_kind, record, endpoint=request.path, **base)
             for finding in _check_record(record, record_kind, ctx, f"{prefix}.mixpanel[{j}]", index, rules):
