@@ -80,8 +80,13 @@ def _comparable_processor(item: dict[str, Any]) -> dict[str, Any]:
     return {"output": normalise_request(item.get("output")), "statusCode": item.get("statusCode")}
 
 
+def _job_order(job: Any) -> tuple[bool, float, str]:
+    number = isinstance(job, (int, float)) and not isinstance(job, bool)
+    return (not number, job if number else 0, "" if number else str(job))
+
+
 def _comparable_router(item: dict[str, Any]) -> dict[str, Any]:
-    jobs = sorted((m or {}).get("jobId") for m in item.get("metadata") or [])
+    jobs = sorted(((m or {}).get("jobId") for m in item.get("metadata") or []), key=_job_order)
     out: dict[str, Any] = {"jobIds": jobs, "statusCode": item.get("statusCode")}
     if "batchedRequest" in item:
         out["batchedRequest"] = normalise_request(item["batchedRequest"])

@@ -148,5 +148,5 @@ def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
             continue
         try:
             yield json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise MpsimError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None

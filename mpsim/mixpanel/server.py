@@ -22,7 +22,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(413, "request body too large")
             return
         body = self.rfile.read(length) if length else b""
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        address = self.server.server_address
+        host = self.headers.get("Host") or f"{address[0]!s}:{address[1]}"
         headers = dict(self.headers.items())
         if "X-Forwarded-For" not in headers:
             headers["X-Forwarded-For"] = self.client_address[0]

@@ -248,6 +248,7 @@ class Simulator(StateViews):
                                 message="record must be a JSON object")
         if self.token is not None and record.get("$token") != self.token:
             return RecordResult(index, True, note="$token does not match the project: ignored")
+        key: Any
         try:
             if kind == "engage":
                 distinct_id = id_text(record.get("$distinct_id"), "$distinct_id")
@@ -268,7 +269,8 @@ class Simulator(StateViews):
                 if not group_id:
                     raise RecordError("$group_id", "$group_id, missing or empty")
                 ops = operations_in(record, GROUP_OPERATIONS)
-                key, store, last_seen = (group_key, group_id), self._state.groups, None
+                store, last_seen = self._state.groups, None
+                key = (group_key, group_id)
             notes = apply_operations(store, key, record, ops, self._state.next_seq(), last_seen)
         except (RecordError, OperationError) as exc:
             field_name = exc.field if isinstance(exc, RecordError) else "operation"

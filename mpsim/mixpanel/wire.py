@@ -155,7 +155,7 @@ def _ndjson(text: str, params: dict[str, str], size: int) -> Decoded:
             continue
         try:
             records.append(json.loads(line))
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             broken[len(records)] = f"line is not valid JSON: {exc.msg}"
             records.append(None)
     return Decoded(records, params, broken, size)

@@ -37,7 +37,7 @@ def parse_pasted(text: str) -> list[dict[str, Any]]:
                          "the text box")
     try:
         data = json.loads(stripped)
-    except ValueError as first:
+    except json.JSONDecodeError as first:
         lines = [line for line in stripped.splitlines() if line.strip()]
         if len(lines) < 2:
             raise PasteError(f"not valid JSON ({first.msg} at line {first.lineno}, column {first.colno})",
@@ -48,7 +48,7 @@ def parse_pasted(text: str) -> list[dict[str, Any]]:
                 continue
             try:
                 data.append(json.loads(line))
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise PasteError(f"not valid JSON ({exc.msg}, column {exc.colno})", f"line {number}") from None
     events = data if isinstance(data, list) else [data]
     for index, event in enumerate(events):

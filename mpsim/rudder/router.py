@@ -153,7 +153,8 @@ def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: An
         buckets: dict[str, list[tuple[Request, dict[str, Any], Any]]] = {b: [] for b in BUCKET_ORDER}
         errors: list[BatchItem] = []
         for event in chunk:
-            metadata, destination, message = event.get("metadata"), event.get("destination"), event.get("message")
+            metadata: Any = event.get("metadata")
+            destination, message = event.get("destination"), event.get("message")
             try:
                 if isinstance(message, dict) and truthy(message.get("statusCode", UNDEFINED)):
                     requests = [Request.from_rudder(message)]
