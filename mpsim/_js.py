@@ -81,11 +81,6 @@ def non_empty(value: Any) -> bool:
     return True
 
 
-def is_number(value: Any) -> bool:
-    t = type(value)
-    return t is int or t is float
-
-
 # --------------------------------------------------------------------------- numbers and strings
 def number_to_string(value: float | int) -> str:
     """ECMAScript ``Number::toString``: ``1.0`` → ``1``, ``1e21`` → ``1e+21``, ``1e-7`` → ``1e-7``."""
@@ -194,11 +189,6 @@ def spread_items(value: Any) -> Iterable[tuple[str, Any]]:
         units = [raw[i : i + 2].decode("utf-16-le", "surrogatepass") for i in range(0, len(raw), 2)]
         return [(str(i), c) for i, c in enumerate(units)]
     return []
-
-
-def own_keys(value: Any) -> list[str]:
-    """``Object.keys(value)`` for JSON-like values (strings give their indices)."""
-    return [k for k, _ in spread_items(value)]
 
 
 def strip_undefined(obj: dict[str, Any]) -> dict[str, Any]:

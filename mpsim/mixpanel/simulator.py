@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from .._dates import clock_ms
@@ -17,12 +16,6 @@ from .state import Exchange, RecordResult, Snapshot, State, StateViews, iso_seco
 from .wire import HOSTS, Reply, WireRequest
 
 MAX_GROUP_VALUES = 300
-
-
-@dataclass(frozen=True)
-class ServiceAccount:
-    username: str
-    secret: str
 
 
 class Clock:

@@ -153,11 +153,6 @@ class StateViews:
         props["distinct_id"] = resolved
         return {"event": event.name, "properties": props}
 
-    def _frame(self, rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.DataFrame(rows, columns=columns if not rows else None)
-
     @property
     def events(self) -> pd.DataFrame:
         """One row per event (deduplicated), with the canonical ``distinct_id`` and the stored one."""
