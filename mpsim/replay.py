@@ -88,6 +88,8 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
     ``history=True`` every step keeps a snapshot of the state after it, so
     ``mpsim.diff(steps[i - 1].snapshot, steps[i].snapshot)`` shows what one event changed.
     """
+    if isinstance(events, dict):
+        events = [events]  # one event
     if sim is None:
         sim = simulator_for(destination, now=now)
     steps = []

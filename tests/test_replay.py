@@ -99,3 +99,24 @@ def test_second_user_on_the_same_device(mode):
     else:
         assert sim.canonical("grace") == sim.canonical("ada") == sim.canonical(ANON)
         assert not sim.refused_merges
+
+
+def test_misuse_gets_clear_errors():
+    sim = mpsim.Simulator()
+    with pytest.raises(TypeError, match="send\\(\\) takes mpsim.Request objects"):
+        sim.send(["not a request"])
+    with pytest.raises(mpsim.MpsimError, match=r"events\[1\] must be an object"):
+        mpsim.transform_batch([{"message": {"type": "track"}}, "oops"])
+    with pytest.raises(mpsim.MpsimError, match="events must be a list"):
+        mpsim.transform_batch({"message": {}})
+    with pytest.raises(mpsim.InstrumentationError, match="message must be a JSON object, not str"):
+        mpsim.transform("track", {"token": "t"})
+    with pytest.raises(mpsim.ConfigurationError, match="destination must be an object"):
+        mpsim.transform({"type": "track"}, "tok")
+    with pytest.raises(ValueError, match="now must be"):
+        mpsim.transform({"type": "track"}, {"token": "t"}, now="yesterday")
+    with pytest.raises(TypeError, match="two simulator states or two payloads"):
+        mpsim.diff(sim, {"a": 1})
+    one = mpsim.replay({"type": "track", "event": "E", "userId": "u", "messageId": "m", "timestamp": NOW},
+                       {"token": "t"}, now=NOW)
+    assert len(one.steps) == 1 and one.steps[0].ok

@@ -149,6 +149,11 @@ class Simulator(StateViews):
         """Deliver ``mpsim.Request``s from the transformer, without HTTP; one reply per request."""
         if isinstance(requests, Request):
             requests = [requests]
+        requests = list(requests)
+        for index, request in enumerate(requests):
+            if not isinstance(request, Request):
+                raise TypeError(f"send() takes mpsim.Request objects (from mpsim.transform); item {index} is "
+                                f"a {type(request).__name__}. Use sim.handle(WireRequest(...)) for raw HTTP.")
         return [self.handle(to_wire(r)) for r in requests]
 
     # ------------------------------------------------------------------ semantics

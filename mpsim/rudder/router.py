@@ -146,6 +146,10 @@ def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: An
     """
     if not isinstance(events, list):
         raise MpsimError(f"events must be a list of {{message, destination, metadata}}, not {type(events).__name__}")
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise MpsimError(f"events[{index}] must be an object {{message, destination, metadata}}, "
+                             f"not {type(event).__name__}")
     now_ms = clock_ms(now)
     settings_cache: dict[int, Settings] = {}
     items: list[BatchItem] = []
