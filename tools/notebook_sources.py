@@ -181,9 +181,6 @@ NOTEBOOKS["04-validate-an-event-log"] = [
     md("# Validate an event log\n\nLint a day of RudderStack events (JSON Lines from `fixtures/logs/`) against "
        "Mixpanel's and RudderStack's rules, and summarise the findings with pandas."),
     code('''import json
-import matplotlib
-matplotlib.use("agg")
-import matplotlib.pyplot as plt
 import mpsim
 from mpsim.replay import read_events
 
@@ -203,7 +200,9 @@ print(frame.pivot_table(index="rule", columns="event_type", values="path", aggfu
     print(f"{rule} (e.g. record {first.record}, {first.path}):")
     print("  ", first.message)
     print("   fix:", first.fix)'''),
-    code(IGNORE + '''ax = findings.summary().plot.barh(x="rule", y="count", legend=False, title="Findings by rule")
+    code(IGNORE + '''import matplotlib.pyplot as plt  # imported here: its first run may print a font-cache notice
+
+ax = findings.summary().plot.barh(x="rule", y="count", legend=False, title="Findings by rule")
 ax.set_xlabel("findings")
 plt.tight_layout()
 plt.show()'''),
