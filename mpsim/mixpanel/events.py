@@ -169,6 +169,16 @@ def simplified_ids(props: dict[str, Any]) -> None:
             props["$user_id"] = current
 
 
+def _identity_event_id(name: str, props: dict[str, Any]) -> Any:
+    """The id an identity event is stored under when it has no distinct_id (spec §4.7, a choice)."""
+    if name == "$identify":
+        return props.get("$identified_id")
+    ids = props.get("$distinct_ids")
+    if name == "$merge" and isinstance(ids, list) and ids:
+        return ids[0]
+    return None
+
+
 def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | None, str | None, bool]:
     """Validate and normalise one event record (spec §2).
 
@@ -210,10 +220,8 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
     # distinct_id
     raw_id = props.get("distinct_id")
     if raw_id is None and identity_event:
-        raw_id = (props.get("$identified_id") if name == "$identify" else
-                  (props.get("$distinct_ids") or [None])[0] if name == "$merge" and
-                  isinstance(props.get("$distinct_ids"), list) else None)
-    distinct_id = id_text(raw_id, "properties.distinct_id") if raw_id is not None or "distinct_id" in props else None
+        raw_id = _identity_event_id(name, props)
+    distinct_id = id_text(raw_id, "properties.distinct_id")
     if distinct_id is None:
         if ctx.endpoint == "import" and not identity_event:
             raise RecordError("properties.distinct_id", "'properties.distinct_id' is invalid: must be specified")
