@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080, help="port (0 picks a free one; default 8080)")
     p.add_argument("--token", help="project token (default: accept any)")
     p.add_argument("--api-secret", help="project secret accepted on /import")
-    p.add_argument("--identity-merge", choices=["original", "simplified"], default="original")
+    p.add_argument("--identity-merge", choices=["original", "simplified", "legacy"], default="original")
     p.add_argument("--now", help="freeze the clock (ISO 8601)")
     p.set_defaults(func=cmd_serve)
 

@@ -222,7 +222,7 @@ def _state_entities(state: StateViews) -> dict[tuple[str, str], Any]:
         name = f"{event.name} #{event.seq}" if event.generated_insert_id else f"{event.name} [{event.insert_id}]"
         entities[("event", name)] = state.event_view(event)
     for key, profile in state._state.profiles.items():
-        visible = state._state.identity.resolve_profile_key(key) == key
+        visible = state._state.identity.profile_visible(key)
         entities[("profile" if visible else "hidden profile", key)] = profile.properties
     for (group_key, group_id), profile in state._state.groups.items():
         entities[("group", f"{group_key}={group_id}")] = profile.properties

@@ -81,6 +81,8 @@ class OriginalIdentity:
     refusals: list[Refusal] = field(default_factory=list)
 
     mode = "original"
+    #: merges are retroactive: stored events resolve through the cluster at read time
+    reshuffles = True
 
     def _cluster(self, distinct_id: str) -> _Cluster:
         return self.clusters.get(distinct_id) or _Cluster({distinct_id}, distinct_id)
@@ -94,6 +96,12 @@ class OriginalIdentity:
 
     def resolve_profile_key(self, distinct_id: str) -> str:
         return self.canonical(distinct_id)
+
+    def profile_visible(self, key: str) -> bool:
+        return self.resolve_profile_key(key) == key
+
+    def ingest_id(self, distinct_id: str) -> str:
+        return distinct_id
 
     def _join(self, target_id: str, other_id: str, has_profile: Callable[[str], bool]) -> None:
         target, other = self._cluster(target_id), self._cluster(other_id)
@@ -166,6 +174,7 @@ class SimplifiedIdentity:
     refusals: list[Refusal] = field(default_factory=list)
 
     mode = "simplified"
+    reshuffles = True
 
     def canonical(self, distinct_id: str) -> str:
         return self.devices.get(distinct_id, distinct_id)
@@ -176,6 +185,12 @@ class SimplifiedIdentity:
 
     def resolve_profile_key(self, distinct_id: str) -> str:
         return self.devices.get(distinct_id, distinct_id)
+
+    def profile_visible(self, key: str) -> bool:
+        return self.resolve_profile_key(key) == key
+
+    def ingest_id(self, distinct_id: str) -> str:
+        return distinct_id
 
     def link(self, user_id: str, device_id: str, seq: int) -> Outcome:
         device = device_id if device_id.startswith(DEVICE_PREFIX) else DEVICE_PREFIX + device_id
@@ -196,4 +211,59 @@ class SimplifiedIdentity:
     alias = merge = identify
 
 
-Identity = OriginalIdentity | SimplifiedIdentity
+@dataclass
+class LegacyIdentity:
+    """ID merge disabled (Legacy, spec §4.8): ``$create_alias`` maps an alias to an id, one way.
+
+    Not retroactive: events and profile updates sent to an alias *after* the alias exists are
+    stored under its target; earlier ones stay where they were. ``$identify`` and ``$merge`` do
+    nothing.
+    """
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    refusals: list[Refusal] = field(default_factory=list)
+
+    mode = "legacy"
+    reshuffles = False
+
+    def ingest_id(self, distinct_id: str) -> str:
+        """Follow aliases to the id data is stored under (chains resolve to their end)."""
+        seen = {distinct_id}
+        while distinct_id in self.aliases:
+            distinct_id = self.aliases[distinct_id]
+            if distinct_id in seen:
+                break
+            seen.add(distinct_id)
+        return distinct_id
+
+    canonical = ingest_id
+    resolve_profile_key = ingest_id
+
+    def members(self, distinct_id: str) -> set[str]:
+        target = self.ingest_id(distinct_id)
+        return {target} | {a for a in self.aliases if self.ingest_id(a) == target}
+
+    def profile_visible(self, key: str) -> bool:
+        return True  # nothing is merged: a profile made under an alias before the alias stays its own
+
+    def alias(self, distinct_id: str, alias: str, seq: int, has_profile: Callable[[str], bool]) -> Outcome:
+        if alias == distinct_id:
+            return Outcome(True, noop=True)
+        if alias in self.aliases:
+            outcome = Outcome(False, "errAliasAlreadyExists")
+            self.refusals.append(Refusal("$create_alias", (distinct_id, alias), "errAliasAlreadyExists",
+                                         REASONS["errAliasAlreadyExists"], seq))
+            return outcome
+        self.aliases[alias] = distinct_id
+        return Outcome(True)
+
+    def identify(self, *args: Any) -> Outcome:
+        return Outcome(True, noop=True)
+
+    merge = identify
+
+    def link(self, user_id: str, device_id: str, seq: int) -> Outcome:
+        return Outcome(True, noop=True)
+
+
+Identity = OriginalIdentity | SimplifiedIdentity | LegacyIdentity

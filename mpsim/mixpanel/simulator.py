@@ -48,7 +48,8 @@ class Simulator(StateViews):
         The project token. ``None`` accepts any token, and /import without credentials when no
         secret or service account is set either (handy when the token is not the point).
     identity_merge:
-        ``"original"`` or ``"simplified"`` ID merge.
+        ``"original"`` or ``"simplified"`` ID merge, or ``"legacy"`` (ID merge disabled: aliases
+        map one way and only from the time they are made).
     api_secret:
         The project secret, accepted as /import Basic-auth user name.
     now:
@@ -176,6 +177,9 @@ class Simulator(StateViews):
             if name == "$merge" and ctx.endpoint == "track" and isinstance(self._state.identity, OriginalIdentity):
                 return RecordResult(index, True, insert_id=insert_id, note="$merge is only honoured on /import")
             seq = self._state.next_seq()
+            if distinct_id:
+                # Legacy ID management rewrites an alias to its target when the event arrives
+                distinct_id = props["distinct_id"] = self._state.identity.ingest_id(distinct_id)
             self._identity_effects(name, props, seq)
         except RecordError as exc:
             return RecordResult(index, False, field=exc.field, message=exc.message, insert_id=insert_id)
@@ -195,6 +199,8 @@ class Simulator(StateViews):
                                         id_text(device, "properties.$device_id") or "", seq)
                 if not outcome.ok:
                     props["$identity_failure_reason"] = outcome.description
+            return
+        if not isinstance(identity, OriginalIdentity) and name != "$create_alias":
             return
         if name == "$identify":
             anon = id_text(props.get("$anon_id"), "properties.$anon_id")

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .events import StoredEvent
-from .identity import DEVICE_PREFIX, Identity, OriginalIdentity, Refusal, SimplifiedIdentity
+from .identity import DEVICE_PREFIX, Identity, LegacyIdentity, OriginalIdentity, Refusal, SimplifiedIdentity
 from .profiles import Profile
 
 if TYPE_CHECKING:
@@ -64,7 +64,9 @@ class State:
             return cls(SimplifiedIdentity())
         if identity_merge == "original":
             return cls(OriginalIdentity(anon_policy=anon_policy))
-        raise ValueError(f"identity_merge must be 'original' or 'simplified', not {identity_merge!r}")
+        if identity_merge == "legacy":
+            return cls(LegacyIdentity())
+        raise ValueError(f"identity_merge must be 'original', 'simplified' or 'legacy', not {identity_merge!r}")
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -146,7 +148,8 @@ class StateViews:
     def event_view(self, event: StoredEvent) -> dict[str, Any]:
         """An event as Mixpanel shows it: resolved ``distinct_id``, reshuffle markers when it moved."""
         props = dict(event.properties)
-        resolved = self.canonical(event.distinct_id) if event.distinct_id else event.distinct_id
+        reshuffles = self._state.identity.reshuffles
+        resolved = self.canonical(event.distinct_id) if event.distinct_id and reshuffles else event.distinct_id
         if resolved != event.distinct_id:
             props["$distinct_id_before_identity"] = event.distinct_id
             props["$is_reshuffled"] = True
@@ -194,7 +197,7 @@ class StateViews:
 
     def _visible_profiles(self) -> list[Profile]:
         identity = self._state.identity
-        return [p for key, p in self._state.profiles.items() if identity.resolve_profile_key(key) == key]
+        return [p for key, p in self._state.profiles.items() if identity.profile_visible(key)]
 
     @property
     def profiles(self) -> pd.DataFrame:

@@ -89,6 +89,12 @@ def _props(ctx: Context) -> dict[str, Any]:
     return props if isinstance(props, dict) else {}
 
 
+def _identity_event(ctx: Context) -> str | None:
+    """The record's name when it is $identify, $create_alias or $merge."""
+    name = ctx.record.get("event") if isinstance(ctx.record, dict) else None
+    return name if isinstance(name, str) and name in IDENTITY_EVENTS else None
+
+
 def _time_ms(value: Any) -> int | None:
     if not _is_number(value) or not math.isfinite(value) or value < 0:
         return None
@@ -222,7 +228,7 @@ def check_time_window(value: Any, key: Any, ctx: Context) -> str | None:
 
 def check_missing_distinct_id(value: Any, key: Any, ctx: Context) -> str | None:
     props = _props(ctx)
-    if not props or ctx.record.get("event") in IDENTITY_EVENTS:
+    if not props or _identity_event(ctx):
         return None
     if any(props.get(k) not in (None, "") for k in ("distinct_id", "$distinct_id")):
         return None
@@ -259,8 +265,7 @@ def check_identify_anon(value: Any, key: Any, ctx: Context) -> str | None:
 
 
 def check_identity_event_ignored(value: Any, key: Any, ctx: Context) -> str | None:
-    name = ctx.record.get("event")
-    return name if ctx.identity_merge == "simplified" and name in IDENTITY_EVENTS else None
+    return _identity_event(ctx) if ctx.identity_merge == "simplified" else None
 
 
 def check_alias(value: Any, key: Any, ctx: Context) -> str | None:
@@ -279,7 +284,7 @@ def check_alias(value: Any, key: Any, ctx: Context) -> str | None:
 
 def check_insert_id_missing(value: Any, key: Any, ctx: Context) -> str | None:
     props = _props(ctx)
-    if not props or ctx.record.get("event") in IDENTITY_EVENTS or props.get("$insert_id") is not None:
+    if not props or _identity_event(ctx) or props.get("$insert_id") is not None:
         return None
     return "missing"
 

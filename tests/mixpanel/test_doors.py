@@ -159,4 +159,4 @@ def test_clock_can_be_moved():
     sim.clock.advance(3600)
     assert sim.now_ms == 1709337600000 + 3_600_000
     with pytest.raises(ValueError, match="identity_merge"):
-        mpsim.Simulator(identity_merge="legacy")
+        mpsim.Simulator(identity_merge="merged-somehow")

@@ -160,3 +160,23 @@ def test_identities_table():
     table = s.identities.set_index("distinct_id")
     assert table.loc[UUID, "canonical"] == "u1" and table.loc["u1", "cluster_size"] == 3
     assert s.clusters() == {"u1": [UUID, "u1", UUID2]}
+
+
+def test_legacy_alias_is_one_way_and_not_retroactive():
+    s = sim(identity_merge="legacy")
+    post_import(s, [event("Before", distinct_id="anon-1", insert_id="b1")])
+    engage(s, "anon-1", "$set", {"seen_as": "anon"})
+    post(s, "track", [alias("user-1", "anon-1")])
+    post_import(s, [event("After", distinct_id="anon-1", insert_id="a1")])
+    engage(s, "anon-1", "$set", {"plan": "pro"})
+    events = s.events.set_index("event")
+    assert events.loc["Before", "distinct_id"] == "anon-1"  # earlier events stay a separate user
+    assert events.loc["After", "distinct_id"] == "user-1" and events.loc["After", "stored_distinct_id"] == "user-1"
+    assert s.profile("user-1") == {"plan": "pro", "$last_seen": "2024-03-02T00:00:00"}
+    assert s.profile("anon-1", ignore_alias=True)["seen_as"] == "anon"
+    assert len(s.profiles) == 2  # nothing is merged or hidden
+    post(s, "track", [alias("user-2", "anon-1")])
+    assert s.refused_merges[0].reason == "errAliasAlreadyExists"
+    post(s, "track", [identify(UUID, "user-3")])
+    post_import(s, [merge("x", "y")])
+    assert s.canonical(UUID) == UUID and s.canonical("y") == "y"
