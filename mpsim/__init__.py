@@ -12,7 +12,7 @@ from .errors import (
     TransformationCrash,
     TransformError,
 )
-from .mixpanel import MixpanelMock, MixpanelServer, Reply, Simulator, Snapshot, WireRequest, mock, serve
+from .mixpanel import MixpanelMock, MixpanelServer, MockConsumer, Reply, Simulator, Snapshot, WireRequest, mock, serve
 from .replay import Replay, Step, replay
 from .request import Request
 from .rudder import BatchItem, transform, transform_batch
@@ -37,6 +37,7 @@ __all__ = [
     "validate",
     "MixpanelMock",
     "MixpanelServer",
+    "MockConsumer",
     "Reply",
     "Simulator",
     "Snapshot",

@@ -1,9 +1,10 @@
 """Mixpanel, simulated: one backend (``Simulator``) behind three doors (``send``, ``mock``, ``serve``)."""
 
+from .consumer import MockConsumer
 from .mock import MixpanelMock, mock
 from .server import MixpanelServer, serve
 from .simulator import Simulator
 from .state import Snapshot
 from .wire import Reply, WireRequest
 
-__all__ = ["MixpanelMock", "MixpanelServer", "Reply", "Simulator", "Snapshot", "WireRequest", "mock", "serve"]
+__all__ = ["MockConsumer", "MixpanelMock", "MixpanelServer", "Reply", "Simulator", "Snapshot", "WireRequest", "mock", "serve"]

@@ -16,6 +16,13 @@ from .state import Exchange, RecordResult, Snapshot, State, StateViews, iso_seco
 from .wire import HOSTS, Reply, WireRequest
 
 MAX_GROUP_VALUES = 300
+#: Injected failures: status → (error, status label), as Mixpanel words them.
+FAULT_BODIES = {
+    429: ("Project exceeded rate limits. Please retry the request with exponential backoff.", "Too Many Requests"),
+    500: ("Internal Server Error", "Internal Server Error"),
+    502: ("Bad Gateway", "Bad Gateway"),
+    503: ("Service Unavailable", "Service Unavailable"),
+}
 
 
 class Clock:
@@ -85,6 +92,7 @@ class Simulator(StateViews):
         self._state = State.empty(identity_merge, anon_id_policy)
         self._history: list[Snapshot] = []
         self._generated_ids = 0
+        self._faults: list[tuple[str | None, int]] = []
         self.record_history = False
         for key in self._declared_keys:
             self._state.group_keys[key] = 0
@@ -131,6 +139,28 @@ class Simulator(StateViews):
     def __repr__(self) -> str:
         return f"Simulator(token={self.token!r}, identity_merge={self.identity_merge!r}, {self.summary()})"
 
+    # ------------------------------------------------------------------ faults
+    def fail_next(self, status: int = 429, count: int = 1, *, endpoint: str | None = None) -> None:
+        """Answer the next ``count`` requests (to ``endpoint``, or any) with an error, storing nothing.
+
+        429 is Mixpanel's rate limit; 500, 502 and 503 are the failures clients retry. Use it to
+        test a sender's retries and back-off.
+        """
+        if status not in FAULT_BODIES:
+            raise ValueError(f"status must be one of {sorted(FAULT_BODIES)}, not {status!r}")
+        if endpoint not in (None, "track", "import", "engage", "groups"):
+            raise ValueError(f"endpoint must be track, import, engage, groups or None, not {endpoint!r}")
+        with self._lock:
+            self._faults.extend([(endpoint, status)] * count)
+
+    def _take_fault(self, request: WireRequest) -> Reply | None:
+        for i, (endpoint, status) in enumerate(self._faults):
+            if endpoint is None or endpoint == request.endpoint:
+                del self._faults[i]
+                error, label = FAULT_BODIES[status]
+                return Reply.of_json(status, {"code": status, "error": error, "status": label})
+        return None
+
     # ------------------------------------------------------------------ front doors
     def handle(self, request: WireRequest) -> Reply:
         """Answer one HTTP request exactly as Mixpanel would (the door every transport uses)."""
@@ -139,7 +169,7 @@ class Simulator(StateViews):
         with self._lock:
             received = self.clock.ms()
             results: list[RecordResult] = []
-            reply = route(self, request, received, results)
+            reply = self._take_fault(request) or route(self, request, received, results)
             self._state.log.append(Exchange(len(self._state.log) + 1, received, request.summary(), reply.status,
                                             reply.body, results))
             if self.record_history:

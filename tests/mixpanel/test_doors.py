@@ -160,3 +160,34 @@ def test_clock_can_be_moved():
     assert sim.now_ms == 1709337600000 + 3_600_000
     with pytest.raises(ValueError, match="identity_merge"):
         mpsim.Simulator(identity_merge="merged-somehow")
+
+
+def test_mock_consumer_is_a_fourth_door_without_http():
+    sim = mpsim.Simulator(token="tok", api_secret="sec", now=NOW)
+    mp = mixpanel.Mixpanel("tok", consumer=mpsim.MockConsumer(sim))
+    mp._now = lambda: NOW_S
+    mp.track("u1", "Signed Up")
+    mp.people_set("u1", {"plan": "pro"})
+    mp.merge(None, "u1", "u2", api_secret="sec")
+    assert list(sim.events["event"]) == ["Signed Up", "$merge"] and sim.profile("u2")["plan"] == "pro"
+    with pytest.raises(mixpanel.MixpanelException, match="Invalid credentials"):
+        mp.merge(None, "u1", "u3", api_secret="wrong")
+    with pytest.raises(mixpanel.MixpanelException, match="properties.time"):
+        mp.track("u1", "E", {"time": "soon"})
+
+
+def test_injected_failures_and_the_official_clients_retries():
+    sim = mpsim.Simulator(token="tok", now=NOW)
+    sim.fail_next(429, endpoint="engage")
+    with mpsim.mock(sim), pytest.raises(mixpanel.MixpanelException):
+        mixpanel.Mixpanel("tok").people_set("u1", {"a": 1})  # 429 is not retried by the client
+    assert sim.log[-1].status == 429 and "rate limits" in sim.log[-1].reply and sim.profile("u1") is None
+    sim.fail_next(503, count=2)
+    with mpsim.serve(sim) as server:
+        consumer = mixpanel.Consumer(**server.urls(), retry_backoff_factor=0.01)
+        # the client mounts its retrying adapter for https:// only; the local server speaks http://
+        consumer._session.mount("http://", consumer._session.adapters["https://"])
+        mixpanel.Mixpanel("tok", consumer=consumer).people_set("u1", {"a": 1})  # retried twice, stored once
+    assert [x.status for x in sim.log[-3:]] == [503, 503, 200] and sim.profile("u1")["a"] == 1
+    with pytest.raises(ValueError, match="status must be one of"):
+        sim.fail_next(418)
