@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from .events import Context
 from .state import RecordResult
-from .wire import MAX_BODY_BYTES, MAX_RECORDS, DecodeError, Reply, WireRequest, basic_credentials, decode, flag
+from .wire import (
+    MAX_BODY_BYTES,
+    MAX_RECORDS,
+    DecodeError,
+    Reply,
+    TooLarge,
+    WireRequest,
+    basic_credentials,
+    decode,
+    flag,
+)
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -97,6 +107,8 @@ def handle_import(sim: Simulator, request: WireRequest, received: int, results: 
         return _import_error(401, problem, "Unauthorized")
     try:
         decoded = decode(request, allow_gzip=True)
+    except TooLarge as exc:
+        return _import_error(413, str(exc), "Request Entity Too Large")
     except DecodeError as exc:
         return _import_error(400, str(exc), "Bad Request")
     if decoded.size > MAX_BODY_BYTES:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import json
 import zlib
 from dataclasses import dataclass, field
@@ -26,6 +25,24 @@ MAX_RECORDS = 2000
 
 class DecodeError(ValueError):
     """The payload could not be read as Mixpanel records."""
+
+
+class TooLarge(DecodeError):
+    """The (decompressed) body is larger than Mixpanel takes."""
+
+
+def gunzip(body: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
+    """Decompress a gzip body, refusing to inflate past ``limit`` bytes (a small bomb stays small)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise DecodeError(f"body is not valid gzip: {exc}") from None
+    if len(data) > limit:
+        raise TooLarge(f"request exceeds max limit of {limit} bytes")
+    if not inflater.eof:
+        raise DecodeError("body is not valid gzip: the stream is truncated")
+    return data
 
 
 @dataclass
@@ -111,10 +128,7 @@ def decode(request: WireRequest, *, allow_gzip: bool) -> Decoded:
     if request.header("content-encoding").lower() == "gzip":
         if not allow_gzip:
             raise DecodeError("gzip-encoded bodies are not supported on this endpoint")
-        try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DecodeError(f"body is not valid gzip: {exc}") from None
+        body = gunzip(body)
     params = dict(request.query)
     content_type = request.header("content-type").split(";")[0].strip().lower()
     data: str | None = params.get("data")

@@ -209,3 +209,16 @@ def test_a_project_without_credentials_accepts_unauthenticated_imports():
     strict = sim(token=None, api_secret="sec")
     reply = strict.handle(WireRequest("POST", "https://api.mixpanel.com/import", {}, json.dumps([event()]).encode()))
     assert reply.status == 401
+
+
+def test_gzip_bomb_is_refused_without_inflating_it():
+    import gzip as gz
+
+    s = sim()
+    bomb = gz.compress(b"[" + b" " * (11 * 1024 * 1024) + b"]")
+    assert len(bomb) < 20_000
+    reply = post_import(s, None, raw=bomb, headers={"Content-Encoding": "gzip"})
+    assert reply.status == 413 and reply.json()["status"] == "Request Entity Too Large"
+    truncated = gz.compress(json.dumps([event()]).encode())[:-12]
+    reply = post_import(s, None, raw=truncated, headers={"Content-Encoding": "gzip"})
+    assert reply.status == 400 and "gzip" in reply.json()["error"]
