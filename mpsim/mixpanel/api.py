@@ -64,7 +64,7 @@ def handle_track(sim: Simulator, request: WireRequest, received: int, results: l
         return _simple_reply(params, False, f"a request may carry at most {MAX_RECORDS} events")
     ctx = Context("track", request.host, received, sim.identity_merge == "simplified",
                   request_ip=request.header("x-forwarded-for") or "127.0.0.1", use_request_ip=flag(params, "ip"),
-                  new_insert_id=sim.new_insert_id)
+                  new_insert_id=sim.new_insert_id, geo=sim.geo)
     stored = sim.host_accepted(request.host)
     for i, record in enumerate(decoded.records):
         results.append(sim.ingest_event(record, ctx, i, check_token=True) if stored
@@ -117,7 +117,8 @@ def handle_import(sim: Simulator, request: WireRequest, received: int, results: 
         return _import_error(400, f"request has {len(decoded.records)} events; the limit is {MAX_RECORDS}",
                              "Bad Request")
     ctx = Context("import", request.host, received, sim.identity_merge == "simplified",
-                  new_insert_id=sim.new_insert_id)
+                  request_ip=request.header("x-forwarded-for") or None, new_insert_id=sim.new_insert_id,
+                  geo=sim.geo)
     stored = sim.host_accepted(request.host)
     for i, record in enumerate(decoded.records):
         if i in decoded.broken:
@@ -159,8 +160,10 @@ def _profiles_handler(kind: str, api: str) -> Handler:
         if len(decoded.records) > MAX_RECORDS:
             return _simple_reply(params, False, f"a request may carry at most {MAX_RECORDS} updates", api=api)
         stored = sim.host_accepted(request.host)
+        request_ip = request.header("x-forwarded-for") or None
         for i, record in enumerate(decoded.records):
-            results.append(sim.apply_profile_record(record, kind, i, received) if stored
+            results.append(sim.apply_profile_record(record, kind, i, received, request_ip=request_ip,
+                                                    locate=params.get("ip", "1").strip() != "0") if stored
                            else RecordResult(i, True, note="host of another data residency: not ingested"))
         failed = [r for r in results if not r.ok]
         if flag(params, "strict") and failed:

@@ -17,6 +17,7 @@ from typing import Any
 from uuid import uuid4
 
 from .._js import number_to_string
+from .geo import event_location
 from .profiles import truncate
 
 IDENTITY_EVENTS = frozenset({"$identify", "$create_alias", "$merge"})
@@ -145,6 +146,8 @@ class Context:
     use_request_ip: bool = False
     #: makes the $insert_id Mixpanel generates for /track events that carry none
     new_insert_id: Callable[[], str] = field(default=lambda: uuid4().hex)
+    #: the project's IP → location resolver, if it has one
+    geo: Any = None
 
 
 def simplified_ids(props: dict[str, Any]) -> None:
@@ -246,8 +249,10 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
 
     # normalise: truncation, no token/ip, server properties
     size = event_size(record)
+    location = event_location(ctx.geo, props, ctx.request_ip, ctx.use_request_ip or ctx.endpoint == "import")
     props.pop("token", None)
     props.pop("ip", None)
+    props.update(location)
     # Repeated values (user ids, URLs, plan names) are shared between stored events: a large
     # replay keeps one copy of each instead of one per event.
     props = {k: sys.intern(v) if type(v) is str else v for k, v in truncate(props).items()}

@@ -10,6 +10,7 @@ from typing import Any
 from .._dates import clock_ms
 from ..request import Request
 from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_event, id_text
+from .geo import as_resolver, profile_location
 from .identity import OriginalIdentity, SimplifiedIdentity
 from .profiles import GROUP_OPERATIONS, USER_OPERATIONS, OperationError, apply_operations, operations_in
 from .state import Exchange, RecordResult, Snapshot, State, StateViews, iso_seconds
@@ -70,12 +71,15 @@ class Simulator(StateViews):
         Group keys declared in project settings; events join groups only from declaration on.
     anon_id_policy:
         Original mode's ``$anon_id`` shape check: ``"uuid4+mixpanel"`` (default), ``"uuid4"`` or ``"any"``.
+    geo:
+        An IP → location table (``{ip: {"city", "region", "country_code", "timezone"}}``) or a callable;
+        without one, locations are only what the data carries (Mixpanel has an IP database, mpsim not).
     """
 
     def __init__(self, token: str | None = None, identity_merge: str = "original", api_secret: str | None = None,
                  now: Any = None, *, service_accounts: dict[str, str] | None = None, project_id: Any = None,
                  residency: str | None = None, group_keys: Iterable[str] = (),
-                 anon_id_policy: str = "uuid4+mixpanel") -> None:
+                 anon_id_policy: str = "uuid4+mixpanel", geo: Any = None) -> None:
         if residency not in (None, "us", "eu", "in"):
             raise ValueError(f"residency must be 'us', 'eu', 'in' or None, not {residency!r}")
         if anon_id_policy not in ("uuid4+mixpanel", "uuid4", "any"):
@@ -86,6 +90,7 @@ class Simulator(StateViews):
         self.project_id = None if project_id is None else str(project_id)
         self.residency = residency
         self.anon_id_policy = anon_id_policy
+        self.geo = as_resolver(geo)
         self.clock = Clock(now)
         self._lock = threading.RLock()
         self._declared_keys = list(group_keys)
@@ -275,7 +280,8 @@ class Simulator(StateViews):
                     out.append((key, item if isinstance(item, str) else id_text(item, key) or ""))
         return tuple(out)
 
-    def apply_profile_record(self, record: Any, kind: str, index: int, received_ms: int) -> RecordResult:
+    def apply_profile_record(self, record: Any, kind: str, index: int, received_ms: int, *,
+                             request_ip: str | None = None, locate: bool = True) -> RecordResult:
         """Apply one /engage (``kind="engage"``) or /groups record (spec §6, §7)."""
         if not isinstance(record, dict):
             return RecordResult(index, False, field="$distinct_id" if kind == "engage" else "$group_key",
@@ -305,6 +311,11 @@ class Simulator(StateViews):
                 ops = operations_in(record, GROUP_OPERATIONS)
                 store, last_seen = self._state.groups, None
                 key = (group_key, group_id)
+            if kind == "engage":
+                location = profile_location(self.geo, record, request_ip, locate)
+                if location and "$delete" not in ops:
+                    record = {**record, "$set": {**(record.get("$set") or {}), **location}}
+                    ops = operations_in(record, USER_OPERATIONS)
             notes = apply_operations(store, key, record, ops, self._state.next_seq(), last_seen)
         except (RecordError, OperationError) as exc:
             field_name = exc.field if isinstance(exc, RecordError) else "operation"
