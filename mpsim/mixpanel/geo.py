@@ -57,5 +57,7 @@ def profile_location(resolver: Resolver | None, record: Mapping[str, Any], reque
     if disabled(ip):
         return {}
     location = locate(resolver, ip if ip not in (None, "") else request_ip, PROFILE_GEO)
-    explicit = record.get("$set") if isinstance(record.get("$set"), dict) else {}
+    explicit = record.get("$set")
+    if not isinstance(explicit, dict):
+        explicit = {}
     return {k: v for k, v in location.items() if k not in explicit}
