@@ -155,7 +155,8 @@ def validate(obj: Any, *, endpoint: str | None = None, now: Any = None, token: s
     all_rules = active_rules() + list(rules)
     base = {"now_ms": now_ms, "token": token, "identity_merge": identity_merge,
             "group_keys": None if group_keys is None else frozenset(group_keys),
-            "seen_group_keys": _group_keys_seen(items, config), "config": config}
+            "seen_group_keys": _group_keys_seen(items, config), "config": config,
+            "transform_config": {"token": token or "mpsim-validate", **(config or {})}}
     findings: list[Finding] = []
     for i, item in enumerate(items):
         prefix = f"$[{i}]" if isinstance(obj, list) else ""
@@ -190,10 +191,8 @@ def _validate_rudder(message: dict[str, Any], base: dict[str, Any], prefix: str,
 
     ctx = Context("rudder", message, **base)
     findings = _check_record(message, "rudder", ctx, prefix, index, rules)
-    config = dict(base["config"] or {})
-    config.setdefault("token", base["token"] or "mpsim-validate")
     try:
-        requests = transform(message, config, now=base["now_ms"])
+        requests = transform(message, base["transform_config"], now=base["now_ms"])
     except TransformError as exc:
         if exc.message == TOO_OLD and any(f.rule == "rudderstack-five-years" for f in findings):
             return findings  # already explained, with the timestamp

@@ -49,6 +49,8 @@ class Context:
     group_keys: frozenset[str] | None = None
     seen_group_keys: frozenset[str] = frozenset()
     config: Mapping[str, Any] | None = None
+    #: the config RudderStack events are transformed with (``config`` plus a token if it has none)
+    transform_config: Mapping[str, Any] | None = None
 
 
 Check = Callable[[Any, Any, Context], "str | None"]
