@@ -48,6 +48,16 @@ class BatchItem:
         return {"batchedRequest": batched, "metadata": self.metadata, "batched": True,
                 "statusCode": self.status_code, "destination": self.destination}
 
+    # Read like the reference's router item too: item["batchedRequest"], item.get("error").
+    def __getitem__(self, key: str) -> Any:
+        return self.to_rudder()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.to_rudder().get(key, default)
+
+    def keys(self) -> Any:
+        return self.to_rudder().keys()
+
     def _repr_html_(self) -> str:
         head = f"<b>jobs {html.escape(str(self.job_ids))}</b> "
         if self.error is not None:

@@ -33,6 +33,14 @@ class Finding:
     record: int | None = None
     kind: str = ""
 
+    @property
+    def rule_id(self) -> str:
+        return self.rule
+
+    @property
+    def suggested_fix(self) -> str:
+        return self.fix
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

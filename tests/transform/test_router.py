@@ -80,3 +80,9 @@ def test_prebuilt_requests_pass_through():
     # a built request's message type is "REST", so it is chunked apart from the track event
     assert [i.job_ids for i in items] == [[1, 2], [3]]
     assert items[0].requests[0].records == items[1].requests[0].records * 2
+
+
+def test_items_read_like_the_reference_router_output():
+    (item,) = mpsim.transform_batch([ev(1, "A", message())], now=NOW)
+    assert item["batched"] is True and item.get("error") is None and "batchedRequest" in item.keys()
+    assert item["batchedRequest"]["endpointPath"] == "import"
