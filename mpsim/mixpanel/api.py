@@ -50,6 +50,11 @@ def _simple_reply(params: dict[str, str], ok: bool, error: str | None, *, api: s
     return reply
 
 
+def _not_ingested(index: int) -> RecordResult:
+    """A record sent to another residency's host: answered as accepted, not stored (spec §1.1)."""
+    return RecordResult(index, True, note="host of another data residency: not ingested")
+
+
 def _first_error(results: list[RecordResult]) -> str | None:
     return next((r.message for r in results if not r.ok), None)
 
@@ -68,7 +73,7 @@ def handle_track(sim: Simulator, request: WireRequest, received: int, results: l
     stored = sim.host_accepted(request.host)
     for i, record in enumerate(decoded.records):
         results.append(sim.ingest_event(record, ctx, i, check_token=True) if stored
-                       else RecordResult(i, True, note="host of another data residency: not ingested"))
+                       else _not_ingested(i))
     ok = any(r.ok for r in results)
     return _simple_reply(params, ok, _first_error(results) or (None if ok else "no events in the request"))
 
@@ -126,7 +131,7 @@ def handle_import(sim: Simulator, request: WireRequest, received: int, results: 
         elif stored:
             results.append(sim.ingest_event(record, ctx, i, check_token=False))
         else:
-            results.append(RecordResult(i, True, note="host of another data residency: not ingested"))
+            results.append(_not_ingested(i))
     imported = sum(1 for r in results if r.ok)
     failed = [r for r in results if not r.ok]
     strict = flag(decoded.params, "strict")
@@ -164,12 +169,11 @@ def _profiles_handler(kind: str, api: str) -> Handler:
         for i, record in enumerate(decoded.records):
             results.append(sim.apply_profile_record(record, kind, i, received, request_ip=request_ip,
                                                     locate=params.get("ip", "1").strip() != "0") if stored
-                           else RecordResult(i, True, note="host of another data residency: not ingested"))
+                           else _not_ingested(i))
         failed = [r for r in results if not r.ok]
         if flag(params, "strict") and failed:
             return Reply.of_json(400, {"code": 400, "error": IMPORT_FAILED, "status": "Bad Request",
-                                       "failed_records": [{"index": r.index, "field": r.field, "message": r.message}
-                                                          for r in failed],
+                                       "failed_records": [_failed_record(r) for r in failed],
                                        "num_records_imported": len(results) - len(failed)})
         ok = bool(results) and not failed if params.get("verbose", "").strip() == "2" else any(r.ok for r in results)
         return _simple_reply(params, ok, _first_error(results) or (None if ok else "no records in the request"),

@@ -222,3 +222,13 @@ def test_gzip_bomb_is_refused_without_inflating_it():
     truncated = gz.compress(json.dumps([event()]).encode())[:-12]
     reply = post_import(s, None, raw=truncated, headers={"Content-Encoding": "gzip"})
     assert reply.status == 400 and "gzip" in reply.json()["error"]
+
+
+def test_engage_strict_reports_failed_records_without_insert_ids():
+    s = sim()
+    reply = post(s, "engage", [{"$token": "tok", "$distinct_id": "u", "$set": {"a": 1}},
+                               {"$token": "tok", "$set": {"a": 1}}], query="strict=1")
+    assert reply.status == 400
+    assert reply.json()["failed_records"] == [{"index": 1, "field": "$distinct_id",
+                                               "message": "$distinct_id, missing or empty"}]
+    assert reply.json()["num_records_imported"] == 1
