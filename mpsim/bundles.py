@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._files import read_json
 from ._js import strict_equal
 from .errors import MpsimError
 from .mixpanel import Simulator, WireRequest
@@ -205,12 +206,7 @@ def check(run: Replay, expectation: dict[str, Any]) -> Outcome:
 # --------------------------------------------------------------------------- loading and running
 def load_bundle(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    try:
-        bundle = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise BundleError(f"bundle {path} is not valid JSON: {exc}") from None
+    bundle = read_json(path, "bundle", BundleError)
     if not isinstance(bundle, dict) or not isinstance(bundle.get("events"), list) or not bundle.get("expect"):
         raise BundleError(f"bundle {path} needs 'events' (a list) and 'expect' (a list of expectations)")
     bundle.setdefault("_path", str(path))

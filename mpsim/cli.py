@@ -7,28 +7,17 @@ import json
 import os
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
+from ._files import read_json
 from .errors import MpsimError, TransformError
-
-
-def _read_json(path: str, what: str) -> Any:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MpsimError(f"cannot read {what} {path}: {exc.strerror}") from None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise MpsimError(f"{what} {path} is not valid JSON: {exc}") from None
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
     from .rudder import transform
 
-    message = _read_json(args.event, "event file")
-    config = _read_json(args.config, "config file") if args.config else {}
+    message = read_json(args.event, "event file")
+    config = read_json(args.config, "config file") if args.config else {}
     messages = message if isinstance(message, list) else [message]
     output: list[Any] = []
     failed = False
@@ -107,7 +96,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .replay import read_events
 
     events = list(read_events(args.events))
-    config = _read_json(args.config, "config file") if args.config else {}
+    config = read_json(args.config, "config file") if args.config else {}
     result = _replay_with_progress(events, config, args.now, args.identity_merge)
     print(f"{len(events)} RudderStack events → {sum(len(s.requests) for s in result.steps)} Mixpanel requests\n")
     _print_state(result)
@@ -169,7 +158,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .validation import validate
 
     items = list(read_events(args.file))
-    config = _read_json(args.config, "config file") if args.config else None
+    config = read_json(args.config, "config file") if args.config else None
     group_keys = [k.strip() for k in args.group_keys.split(",") if k.strip()] if args.group_keys is not None else None
     findings = validate(items, endpoint=args.endpoint, now=args.now, token=args.token, config=config,
                         identity_merge=args.identity_merge, group_keys=group_keys)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._files import read_json
 from .diff import Change, Diff, changes
 from .errors import MpsimError, TransformError
 from .rudder import transform, transform_batch
@@ -35,12 +36,7 @@ class CaseResult:
 
 
 def load_cases(path: str | Path) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MpsimError(f"cannot read case file {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise MpsimError(f"case file {path} is not valid JSON: {exc}") from None
+    data = read_json(path, "case file")
     if not isinstance(data, list):
         raise MpsimError(f"case file {path} must hold a JSON array of cases")
     return data

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._files import read_text
 from .errors import MpsimError, TransformError
 from .mixpanel import Reply, Simulator
 from .request import Request
@@ -125,10 +126,7 @@ def run_step(sim: Simulator, index: int, message: Any, destination: dict[str, An
 
 def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
     """Events from a JSON array, a single JSON object or JSON Lines; a bad line names its number."""
-    try:
-        text = Path(path).read_text(encoding="utf-8") if str(path) != "-" else __import__("sys").stdin.read()
-    except OSError as exc:
-        raise MpsimError(f"cannot read events file {path}: {exc.strerror}") from None
+    text = read_text(path, "events file")
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:
