@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterable
 from typing import Any
 
 from .._dates import clock_ms
 from ..request import Request
-from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_event, id_text
+from .events import Context, RecordError, StoredEvent, check_event, id_text
 from .geo import as_resolver, profile_location
-from .identity import OriginalIdentity, SimplifiedIdentity
+from .ingest import (
+    IdentityOp,
+    PreparedEvent,
+    PreparedProfile,
+    apply_identity_op,
+    failure_properties,
+    generated_insert_id,
+    identity_op,
+    profile_key,
+)
 from .profiles import GROUP_OPERATIONS, USER_OPERATIONS, OperationError, apply_operations, operations_in
 from .state import Exchange, RecordResult, Snapshot, State, StateViews, iso_seconds
 from .wire import HOSTS, Reply, WireRequest
@@ -135,7 +143,7 @@ class Simulator(StateViews):
         like the official client's), so notebooks and tests see the same ids on every run.
         """
         self._generated_ids += 1
-        return hashlib.md5(f"mpsim-insert-id:{self._generated_ids}".encode()).hexdigest()
+        return generated_insert_id(self._generated_ids)
 
     @property
     def now_ms(self) -> int:
@@ -199,6 +207,16 @@ class Simulator(StateViews):
 
     def ingest_event(self, record: Any, ctx: Context, index: int, *, check_token: bool) -> RecordResult:
         """Validate one event record and store it with its identity effects (spec §0 order)."""
+        prepared = self.prepare_event(record, ctx, index, check_token=check_token)
+        return prepared if isinstance(prepared, RecordResult) else self.commit_event(prepared)
+
+    def prepare_event(self, record: Any, ctx: Context, index: int, *,
+                      check_token: bool) -> RecordResult | PreparedEvent:
+        """Everything about one event record that the record alone decides (no state is read or changed).
+
+        Returns the record's fate when it ends here (ignored or rejected), else a ``PreparedEvent``
+        for ``commit_event``.
+        """
         props = record.get("properties") if isinstance(record, dict) else None
         insert_id = props.get("$insert_id") if isinstance(props, dict) else None
         if check_token and isinstance(props, dict) and self.token is not None and props.get("token") != self.token:
@@ -209,61 +227,42 @@ class Simulator(StateViews):
                 return RecordResult(index, True, insert_id=insert_id, note="$ignore: dropped")
         try:
             name, props, time_ms, distinct_id, generated = check_event(record, ctx)
-            if name == "$merge" and ctx.endpoint == "track" and isinstance(self._state.identity, OriginalIdentity):
-                return RecordResult(index, True, insert_id=insert_id, note="$merge is only honoured on /import")
-            seq = self._state.next_seq()
-            if distinct_id:
-                # Legacy ID management rewrites an alias to its target when the event arrives
-                distinct_id = props["distinct_id"] = self._state.identity.ingest_id(distinct_id)
-            self._identity_effects(name, props, seq)
         except RecordError as exc:
             return RecordResult(index, False, field=exc.field, message=exc.message, insert_id=insert_id)
-        event = StoredEvent(seq, name, distinct_id or "", time_ms or 0, props["$insert_id"], props, ctx.endpoint,
-                            ctx.host, ctx.received_ms, generated, self._groups_of(props, seq))
+        if name == "$merge" and ctx.endpoint == "track" and self.identity_merge == "original":
+            return RecordResult(index, True, insert_id=insert_id, note="$merge is only honoured on /import")
+        prepared = PreparedEvent(index, name, props, time_ms or 0, distinct_id or "", generated, ctx.endpoint,
+                                 ctx.host, ctx.received_ms, insert_id)
+        try:
+            prepared.identity_op = identity_op(name, props, self.identity_merge)
+        except RecordError as exc:
+            prepared.error = exc
+        return prepared
+
+    def commit_event(self, prepared: PreparedEvent) -> RecordResult:
+        """Number a prepared event, apply its identity op and store it (what depends on the project's state)."""
+        seq = self._state.next_seq()
+        if prepared.error is not None:
+            return RecordResult(prepared.index, False, field=prepared.error.field, message=prepared.error.message,
+                                insert_id=prepared.raw_insert_id)
+        props, distinct_id = prepared.properties, prepared.distinct_id
+        identity = self._state.identity
+        if distinct_id:
+            # Legacy ID management rewrites an alias to its target when the event arrives
+            distinct_id = props["distinct_id"] = identity.ingest_id(distinct_id)
+        op = prepared.identity_op
+        if op is not None:
+            if op.kind == "$create_alias":
+                op = IdentityOp(op.kind, (identity.ingest_id(op.ids[0]), op.ids[1]))
+            outcome = apply_identity_op(identity, op, seq, self._state.profiles.__contains__)
+            self._state.see(*op.seen)
+            props.update(failure_properties(op, outcome))
+        event = StoredEvent(seq, prepared.name, distinct_id, prepared.time_ms, props["$insert_id"], props,
+                            prepared.endpoint, prepared.host, prepared.received_ms, prepared.generated_insert_id,
+                            self._groups_of(props, seq))
         self._state.events.append(event)
         self._state.see(distinct_id, props.get("$user_id") if isinstance(props.get("$user_id"), str) else None)
-        return RecordResult(index, True, stored=True, insert_id=props["$insert_id"])
-
-    def _identity_effects(self, name: str, props: dict[str, Any], seq: int) -> None:
-        identity = self._state.identity
-        has_profile = self._state.profiles.__contains__
-        if isinstance(identity, SimplifiedIdentity):
-            user, device = props.get("$user_id"), props.get("$device_id")
-            if name not in IDENTITY_EVENTS and user not in (None, "") and device not in (None, ""):
-                outcome = identity.link(id_text(user, "properties.$user_id") or "",
-                                        id_text(device, "properties.$device_id") or "", seq)
-                if not outcome.ok:
-                    props["$identity_failure_reason"] = outcome.description
-            return
-        if not isinstance(identity, OriginalIdentity) and name != "$create_alias":
-            return
-        if name == "$identify":
-            anon = id_text(props.get("$anon_id"), "properties.$anon_id")
-            identified = id_text(props.get("$identified_id"), "properties.$identified_id")
-            if not anon or not identified:
-                missing = "$anon_id" if not anon else "$identified_id"
-                raise RecordError(f"properties.{missing}", f"'properties.{missing}' is invalid: must be specified")
-            outcome = identity.identify(anon, identified, seq, has_profile)
-            self._state.see(anon, identified)
-        elif name == "$create_alias":
-            alias = id_text(props.get("alias"), "properties.alias")
-            original = props.get("distinct_id")
-            if not alias or not original:
-                raise RecordError("properties.alias", "'properties.alias' is invalid: must be specified")
-            outcome = identity.alias(original, alias, seq, has_profile)
-            self._state.see(original, alias)
-        elif name == "$merge":
-            ids = props.get("$distinct_ids")
-            if not (isinstance(ids, list) and len(ids) == 2 and all(isinstance(i, str) and i for i in ids)):
-                raise RecordError("properties.$distinct_ids",
-                                  "'properties.$distinct_ids' is invalid: must be a list of exactly 2 ids")
-            outcome = identity.merge(ids[0], ids[1], seq, has_profile)
-            self._state.see(*ids)
-        else:
-            return
-        if not outcome.ok:
-            props["$failure_reason"] = outcome.reason
-            props["$failure_description"] = outcome.description
+        return RecordResult(prepared.index, True, stored=True, insert_id=props["$insert_id"])
 
     def _groups_of(self, props: dict[str, Any], seq: int) -> tuple[tuple[str, str], ...]:
         """(key, value) pairs of declared group keys this event carries (spec §7)."""
@@ -283,44 +282,56 @@ class Simulator(StateViews):
     def apply_profile_record(self, record: Any, kind: str, index: int, received_ms: int, *,
                              request_ip: str | None = None, locate: bool = True) -> RecordResult:
         """Apply one /engage (``kind="engage"``) or /groups record (spec §6, §7)."""
+        prepared = self.prepare_profile_record(record, kind, index, received_ms, request_ip=request_ip,
+                                               locate=locate)
+        return prepared if isinstance(prepared, RecordResult) else self.commit_profile_record(prepared)
+
+    def prepare_profile_record(self, record: Any, kind: str, index: int, received_ms: int, *,
+                               request_ip: str | None = None, locate: bool = True) -> RecordResult | PreparedProfile:
+        """The checks a profile record alone decides; its fate when it ends here, else a ``PreparedProfile``."""
         if not isinstance(record, dict):
             return RecordResult(index, False, field="$distinct_id" if kind == "engage" else "$group_key",
                                 message="record must be a JSON object")
         if self.token is not None and record.get("$token") != self.token:
             return RecordResult(index, True, note="$token does not match the project: ignored")
-        key: Any
         try:
             if kind == "engage":
                 distinct_id = id_text(record.get("$distinct_id"), "$distinct_id")
                 if not distinct_id:
                     raise RecordError("$distinct_id", "$distinct_id, missing or empty")
                 ops = operations_in(record, USER_OPERATIONS)
-                ignore_alias = record.get("$ignore_alias") is True
-                key = distinct_id if ignore_alias else self._state.identity.resolve_profile_key(distinct_id)
-                store: dict[Any, Any] = self._state.profiles
-                self._state.see(distinct_id)
                 last_seen = None if record.get("$ignore_time") is True else iso_seconds(
                     self._profile_time(record.get("$time"), received_ms))
-            else:
-                group_key, group_id = record.get("$group_key"), record.get("$group_id")
-                if not isinstance(group_key, str) or not group_key:
-                    raise RecordError("$group_key", "$group_key, missing or empty")
-                group_id = id_text(group_id, "$group_id")
-                if not group_id:
-                    raise RecordError("$group_id", "$group_id, missing or empty")
-                ops = operations_in(record, GROUP_OPERATIONS)
-                store, last_seen = self._state.groups, None
-                key = (group_key, group_id)
-            if kind == "engage":
                 location = profile_location(self.geo, record, request_ip, locate)
                 if location and "$delete" not in ops:
                     record = {**record, "$set": {**(record.get("$set") or {}), **location}}
                     ops = operations_in(record, USER_OPERATIONS)
-            notes = apply_operations(store, key, record, ops, self._state.next_seq(), last_seen)
+                return PreparedProfile(index, kind, distinct_id, record.get("$ignore_alias") is True, record, ops,
+                                       last_seen)
+            group_key, group_id = record.get("$group_key"), record.get("$group_id")
+            if not isinstance(group_key, str) or not group_key:
+                raise RecordError("$group_key", "$group_key, missing or empty")
+            group_id = id_text(group_id, "$group_id")
+            if not group_id:
+                raise RecordError("$group_id", "$group_id, missing or empty")
+            ops = operations_in(record, GROUP_OPERATIONS)
+            return PreparedProfile(index, kind, (group_key, group_id), False, record, ops, None)
         except (RecordError, OperationError) as exc:
             field_name = exc.field if isinstance(exc, RecordError) else "operation"
             return RecordResult(index, False, field=field_name, message=str(exc))
-        return RecordResult(index, True, stored=True, note="; ".join(notes) or None)
+
+    def commit_profile_record(self, prepared: PreparedProfile) -> RecordResult:
+        """Resolve a prepared profile record's key through identity and apply its operations."""
+        key = profile_key(self._state.identity, prepared)
+        store: dict[Any, Any] = self._state.profiles if prepared.kind == "engage" else self._state.groups
+        if prepared.kind == "engage":
+            self._state.see(prepared.key)
+        try:
+            notes = apply_operations(store, key, prepared.record, prepared.ops, self._state.next_seq(),
+                                     prepared.last_seen)
+        except OperationError as exc:
+            return RecordResult(prepared.index, False, field="operation", message=str(exc))
+        return RecordResult(prepared.index, True, stored=True, note="; ".join(notes) or None)
 
     @staticmethod
     def _profile_time(value: Any, received_ms: int) -> int:
