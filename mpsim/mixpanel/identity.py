@@ -8,7 +8,7 @@ and is kept, with Mixpanel's reason code, so that a notebook can explain it late
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,6 +165,11 @@ class OriginalIdentity:
     def link(self, user_id: str, device_id: str, seq: int) -> Outcome:
         return Outcome(True, noop=True)  # Original projects do not link on $user_id/$device_id
 
+    def clustered(self) -> Iterator[tuple[str, str, int]]:
+        """``(id, canonical, cluster size)`` for every id in a cluster of more than one id (the rest map to themselves)."""
+        for distinct_id, cluster in self.clusters.items():
+            yield distinct_id, cluster.canonical, len(cluster.ids)
+
 
 @dataclass
 class SimplifiedIdentity:
@@ -207,6 +212,16 @@ class SimplifiedIdentity:
 
     def identify(self, *args: Any) -> Outcome:
         return Outcome(True, noop=True)  # identity events are ignored in Simplified projects
+
+    def clustered(self) -> Iterator[tuple[str, str, int]]:
+        """``(id, canonical, cluster size)`` for every id in a cluster of more than one id: devices and their users."""
+        sizes: dict[str, int] = {}
+        for user in self.devices.values():
+            sizes[user] = sizes.get(user, 1) + 1
+        for device, user in self.devices.items():
+            yield device, user, sizes[user]
+        for user, size in sizes.items():
+            yield user, user, size
 
     alias = merge = identify
 

@@ -142,9 +142,8 @@ class PreparedProfile:
         return self.ops == ["$delete"]
 
 
-def profile_key(identity: Identity, prepared: PreparedProfile) -> Any:
+def profile_key(identity: Identity, kind: str, key: Any, ignore_alias: bool) -> Any:
     """The key a profile record lands on, given the identity state when it arrives."""
-    if prepared.kind != "engage" or prepared.ignore_alias:
-        return prepared.key
-    return identity.resolve_profile_key(prepared.key)
-
+    if kind != "engage" or ignore_alias:
+        return key
+    return identity.resolve_profile_key(key)

@@ -322,7 +322,7 @@ class Simulator(StateViews):
 
     def commit_profile_record(self, prepared: PreparedProfile) -> RecordResult:
         """Resolve a prepared profile record's key through identity and apply its operations."""
-        key = profile_key(self._state.identity, prepared)
+        key = profile_key(self._state.identity, prepared.kind, prepared.key, prepared.ignore_alias)
         store: dict[Any, Any] = self._state.profiles if prepared.kind == "engage" else self._state.groups
         if prepared.kind == "engage":
             self._state.see(prepared.key)
