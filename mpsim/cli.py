@@ -248,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("conformance", help="run reference case files and report N passed, M failed")
     p.add_argument("files", nargs="+", help="case files in the shared/conformance format")
     p.set_defaults(func=cmd_conformance)
+
+    from .scale.cli import add_scale_parser
+
+    add_scale_parser(sub)
     return parser
 
 

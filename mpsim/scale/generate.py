@@ -35,7 +35,7 @@ MISTAKES = {
     "future": 0.001,           # a client clock a day ahead: Mixpanel refuses it
     "numeric_id": 0.01,        # a backend sends the user id as a number
     "non_uuid_anon": 0.05,     # share of devices with a non-UUID anonymous id (Original mode refuses $identify)
-    "shared_device": 0.04,     # share of users who also use a device of another user
+    "shared_device": 0.06,     # share of users who also use a device of another user
 }
 
 

@@ -1,0 +1,252 @@
+"""``mpsim.scale.compare``: the same history under two projects or two destination configs.
+
+What changes: users that split or join, events attributed to another user, profile properties
+that change, records newly rejected (or no longer). Each as a Parquet table next to a summary
+that leads with the answer. The joins run on Dask over the two replays' tables.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import MpsimError
+from ..mixpanel.identity import DEVICE_PREFIX
+from . import _deps
+from .replay import ScaleReplay, replay
+
+CHANGE_TABLES = ("users", "events", "profiles", "rejected")
+
+
+@dataclass
+class ScaleComparison:
+    """Two replays of one history (``a``, ``b``) and what differs, written under ``out``."""
+
+    out: str
+    a: ScaleReplay
+    b: ScaleReplay
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def frame(self, name: str) -> Any:
+        """One change table as pandas: ``users``, ``events``, ``profiles`` or ``rejected``."""
+        if name not in CHANGE_TABLES:
+            raise MpsimError(f"unknown change table {name!r}; the tables are {', '.join(CHANGE_TABLES)}")
+        import pandas as pd
+
+        for path in (f"{self.out}/changes/{name}.parquet", f"{self.out}/changes/{name}"):
+            try:
+                return pd.read_parquet(path)
+            except (FileNotFoundError, OSError):
+                continue
+        return pd.DataFrame()
+
+    def text(self) -> str:
+        return comparison_text(self.summary)
+
+
+def compare(source: str, destination: Mapping[str, Any] | None = None, *, out: str,
+            destination_b: Mapping[str, Any] | None = None, project: Mapping[str, Any] | None = None,
+            project_b: Mapping[str, Any] | None = None, now: Any = None, labels: tuple[str, str] = ("a", "b"),
+            **options: Any) -> ScaleComparison:
+    """Replay ``source`` under (destination, project) and (destination_b, project_b); say what changes.
+
+    Leave out ``destination_b`` or ``project_b`` to keep that side the same. ``options`` go to
+    ``mpsim.scale.replay`` (``client``, ``scheduler``, ``workers``, ``progress``, …).
+    """
+    _deps.require()
+    from .._dates import clock_ms
+
+    if destination_b is None and project_b is None:
+        raise MpsimError("compare needs a second destination config or a second project (destination_b= or "
+                         "project_b=)")
+    now_ms = int(clock_ms(now))  # both sides receive the history at the same moment
+    out = str(out).rstrip("/")
+    a = replay(source, destination, out=f"{out}/{labels[0]}", project=project, now=now_ms, **options)
+    b = replay(source, destination if destination_b is None else destination_b, out=f"{out}/{labels[1]}",
+               project=project if project_b is None else project_b, now=now_ms, **options)
+    return compare_replays(a, b, out=out, labels=labels)
+
+
+def _dask_frame(out: str, name: str, columns: list[str], ids: tuple[str, ...] = ()) -> Any:
+    """A replay table on Dask, with the id columns ``ids`` compared without Simplified's ``$device:`` prefix.
+
+    An anonymous device is ``X`` in an Original project and ``$device:X`` in a Simplified one: the
+    same person, so comparisons look at ``X`` on both sides.
+    """
+    import dask.dataframe as dd
+    import pandas as pd
+
+    try:
+        frame = dd.read_parquet(f"{out}/{name}", columns=columns)
+    except (FileNotFoundError, OSError, ValueError):
+        return dd.from_pandas(pd.DataFrame(columns=columns), npartitions=1)
+    for column in ids:
+        frame[column] = frame[column].str.replace(DEVICE_PATTERN, "", regex=True)
+    return frame
+
+
+DEVICE_PATTERN = "^" + re.escape(DEVICE_PREFIX)
+
+
+def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[str, str] = ("a", "b")) -> ScaleComparison:
+    """What differs between two scale replays of the same history (tables under ``out/changes``)."""
+    import dask.dataframe as dd
+    import fsspec
+    import pandas as pd
+    import pyarrow as pa
+
+    changes = f"{out}/changes"
+    fs, _, (path,) = fsspec.get_fs_token_paths(changes)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+    fs.makedirs(path, exist_ok=True)
+
+    # users: ids grouped differently
+    id_columns = ["distinct_id", "canonical"]
+    ids = _dask_frame(a.out, "identities", id_columns, ("distinct_id", "canonical")).merge(
+        _dask_frame(b.out, "identities", id_columns, ("distinct_id", "canonical")), on="distinct_id", how="inner",
+        suffixes=("_a", "_b"))
+    split = ids.groupby("canonical_a")["canonical_b"].nunique()
+    join = ids.groupby("canonical_b")["canonical_a"].nunique()
+    split_users = split[split > 1].compute()
+    join_users = join[join > 1].compute()
+    pairs = ids[["canonical_a", "canonical_b"]].drop_duplicates().compute()
+    rows = []
+    for user in split_users.index:
+        into = sorted(pairs.loc[pairs["canonical_a"] == user, "canonical_b"])
+        rows.append({"change": "split", "user": user, "becomes": json.dumps(into[:50]), "count": len(into)})
+    for user in join_users.index:
+        parts = sorted(pairs.loc[pairs["canonical_b"] == user, "canonical_a"])
+        rows.append({"change": "join", "user": user, "becomes": json.dumps(parts[:50]), "count": len(parts)})
+    users = pd.DataFrame(rows, columns=["change", "user", "becomes", "count"])
+    users.to_parquet(f"{changes}/users.parquet", index=False)
+
+    # events: matched by the RudderStack event they came from and their name
+    key = ["source", "event"]
+    cols = [*key, "distinct_id", "time"]
+    ea = _dask_frame(a.out, "events", cols, ("distinct_id",)).drop_duplicates(subset=key)
+    eb = _dask_frame(b.out, "events", cols, ("distinct_id",)).drop_duplicates(subset=key)
+    merged = ea.merge(eb, on=key, how="outer", suffixes=("_a", "_b"), indicator=True)
+    moved = merged[(merged["_merge"] == "both") & (merged["distinct_id_a"] != merged["distinct_id_b"])]
+    only_a = merged[merged["_merge"] == "left_only"]
+    only_b = merged[merged["_merge"] == "right_only"]
+    counts = {"moved": int(moved.shape[0].compute()), "only_a": int(only_a.shape[0].compute()),
+              "only_b": int(only_b.shape[0].compute()), "matched": int((merged["_merge"] == "both").sum().compute())}
+
+    def label(frame: Any, change: str) -> Any:
+        return frame.assign(change=change)[["change", "source", "event", "distinct_id_a", "distinct_id_b"]]
+
+    event_changes = dd.concat([label(moved, "attributed to another user"), label(only_a, f"only in {labels[0]}"),
+                               label(only_b, f"only in {labels[1]}")])
+    event_changes.to_parquet(f"{changes}/events", write_index=False,
+                             schema={"change": pa.string(), "source": pa.int64(), "event": pa.string(),
+                                     "distinct_id_a": pa.string(), "distinct_id_b": pa.string()})
+
+    # profiles: property by property
+    prof_a = _dask_frame(a.out, "profiles", ["distinct_id", "properties", "visible"], ("distinct_id",))
+    prof_b = _dask_frame(b.out, "profiles", ["distinct_id", "properties", "visible"], ("distinct_id",))
+    pm = prof_a[prof_a["visible"]].merge(prof_b[prof_b["visible"]], on="distinct_id", how="outer", suffixes=("_a", "_b"))
+    fs.makedirs(f"{path}/profiles", exist_ok=True)
+    for number in range(pm.npartitions):  # one partition in memory at a time
+        _profile_diffs(pm.get_partition(number).compute()).to_parquet(
+            f"{changes}/profiles/part-{number:05d}.parquet", index=False,
+            schema=pa.schema([(c, pa.string()) for c in PROFILE_CHANGE_COLUMNS]))
+    pc = pd.read_parquet(f"{changes}/profiles")
+    by_property = pc.groupby("property").size().sort_values(ascending=False).head(10)
+
+    # rejections
+    rkey = ["source", "outcome"]  # a record refused on both sides, for another reason, is not newly rejected
+    rcols = [*rkey, "field", "message"]
+    ra = _dask_frame(a.out, "rejected", rcols).drop_duplicates(subset=rkey)
+    rb = _dask_frame(b.out, "rejected", rcols).drop_duplicates(subset=rkey)
+    rm = ra.merge(rb, on=rkey, how="outer", indicator=True, suffixes=("_a", "_b"))
+    newly = rm[rm["_merge"] == "right_only"].assign(change=lambda f: "newly " + f["outcome"],
+                                                    field=lambda f: f["field_b"], message=lambda f: f["message_b"])
+    gone = rm[rm["_merge"] == "left_only"].assign(change=lambda f: "no longer " + f["outcome"],
+                                                  field=lambda f: f["field_a"], message=lambda f: f["message_a"])
+    rejected = dd.concat([newly, gone])[["change", "source", "outcome", "field", "message"]].compute()
+    rejected.to_parquet(f"{changes}/rejected.parquet", index=False)
+    newly_rej = rejected[rejected["change"].str.startswith("newly")]
+    reasons = newly_rej.groupby("message").size().sort_values(ascending=False).head(5)
+
+    summary = {
+        "labels": list(labels),
+        "a": {k: a.summary.get(k) for k in ("project", "events", "users", "profiles", "rejected", "dropped")},
+        "b": {k: b.summary.get(k) for k in ("project", "events", "users", "profiles", "rejected", "dropped")},
+        "users_split": len(split_users),
+        "users_joined": len(join_users),
+        "events_matched": counts["matched"],
+        "events_moved": counts["moved"],
+        "events_only_a": counts["only_a"],
+        "events_only_b": counts["only_b"],
+        "profiles_changed": int(pc["distinct_id"].nunique()) if len(pc) else 0,
+        "profile_property_changes": int(len(pc)),
+        "top_changed_properties": {str(k): int(v) for k, v in by_property.items()},
+        "newly_rejected": int(rejected["change"].isin(["newly rejected", "newly transform error",
+                                                       "newly request failed"]).sum()),
+        "no_longer_rejected": int(rejected["change"].isin(["no longer rejected", "no longer transform error",
+                                                           "no longer request failed"]).sum()),
+        "newly_dropped": int((rejected["change"] == "newly dropped").sum()),
+        "top_new_rejections": {str(k): int(v) for k, v in reasons.items()},
+    }
+    with fsspec.open(f"{out}/comparison.json", "w") as handle:
+        json.dump(summary, handle, indent=2, default=str)
+    return ScaleComparison(out, a, b, summary)
+
+
+def _profile_diffs(frame: Any) -> Any:
+    import pandas as pd
+
+    rows = []
+    for distinct_id, a, b in zip(frame["distinct_id"], frame["properties_a"], frame["properties_b"], strict=True):
+        pa = json.loads(a) if isinstance(a, str) else None
+        pb = json.loads(b) if isinstance(b, str) else None
+        if pa is None or pb is None:
+            rows.append({"distinct_id": distinct_id, "property": None,
+                         "change": "profile only in a" if pb is None else "profile only in b",
+                         "a": None, "b": None})
+            continue
+        for name in sorted(set(pa) | set(pb)):
+            if name in pa and name in pb and json.dumps(pa[name], sort_keys=True) == json.dumps(pb[name], sort_keys=True):
+                continue
+            change = "added" if name not in pa else "removed" if name not in pb else "changed"
+            rows.append({"distinct_id": distinct_id, "property": name, "change": change,
+                         "a": json.dumps(pa.get(name)) if name in pa else None,
+                         "b": json.dumps(pb.get(name)) if name in pb else None})
+    return pd.DataFrame(rows, columns=PROFILE_CHANGE_COLUMNS)
+
+
+PROFILE_CHANGE_COLUMNS = ["distinct_id", "property", "change", "a", "b"]
+
+
+def comparison_text(s: dict[str, Any]) -> str:
+    """The comparison, answer first."""
+    a, b = s["labels"]
+    matched = s["events_matched"] or 1
+    lines = [
+        f"From {a} to {b}: {s['users_split']:,} users split and {s['users_joined']:,} join; "
+        f"{s['events_moved']:,} events ({100 * s['events_moved'] / matched:.1f}%) are attributed to another user; "
+        f"{s['profiles_changed']:,} profiles change; {s['newly_rejected']:,} records are newly rejected "
+        f"({s['no_longer_rejected']:,} no longer), {s.get('newly_dropped', 0):,} newly dropped.",
+        f"  {a}: {_side(s['a'])}",
+        f"  {b}: {_side(s['b'])}",
+        f"  events only in {a}: {s['events_only_a']:,}; only in {b}: {s['events_only_b']:,}",
+    ]
+    if s["top_changed_properties"]:
+        lines.append("  profile properties that change most: " + ", ".join(
+            f"{k} ({v:,})" for k, v in s["top_changed_properties"].items()))
+    if s["top_new_rejections"]:
+        lines.append("  new rejections: " + "; ".join(f"{k} ({v:,})" for k, v in s["top_new_rejections"].items()))
+    return "\n".join(lines)
+
+
+def _side(side: dict[str, Any]) -> str:
+    project = side.get("project") or {}
+    return (f"{project.get('identity_merge')} ID merge"
+            + (f", residency {project['residency']}" if project.get("residency") else "")
+            + f": {side.get('events') or 0:,} events, {side.get('users') or 0:,} users, "
+              f"{side.get('profiles') or 0:,} profiles, {side.get('rejected') or 0:,} rejected, "
+              f"{side.get('dropped') or 0:,} dropped")
