@@ -138,9 +138,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .mixpanel import Simulator, serve
 
     sim = Simulator(token=args.token, identity_merge=args.identity_merge, api_secret=args.api_secret, now=args.now)
-    with serve(sim, host=args.host, port=args.port, verbose=True) as server:
+    with serve(sim, host=args.host, port=args.port, verbose=True, insecure=args.insecure, tls=args.tls,
+               tls_dir=args.tls_dir) as server:
         print(f"mpsim: a {args.identity_merge} ID-merge Mixpanel is listening on {server.url}"
               f" (/track /import /engage /groups); Ctrl-C stops it", flush=True)
+        print(f"mpsim: control API and live page: {server.url}/_mpsim/", flush=True)
+        if server.ca_path:
+            print(f"mpsim: HTTPS certificate signed by the local CA {server.ca_path} (trust that file in clients)",
+                  flush=True)
         try:
             while True:
                 time.sleep(3600)
@@ -211,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-secret", help="project secret accepted on /import")
     p.add_argument("--identity-merge", choices=["original", "simplified", "legacy"], default="original")
     p.add_argument("--now", help="freeze the clock (ISO 8601)")
+    p.add_argument("--tls", action="store_true", help="serve HTTPS with a certificate from a local CA (path printed)")
+    p.add_argument("--tls-dir", help="keep (and reuse) the local CA in this folder; implies --tls")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow binding beyond loopback without --token (anyone could write to it)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("simulate", help="replay a log through RudderStack's transformer into a simulated Mixpanel")

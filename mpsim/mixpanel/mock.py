@@ -12,6 +12,7 @@ from typing import Any
 
 import requests_mock
 
+from .doors import Router
 from .simulator import Simulator
 from .wire import HOSTS, WireRequest
 
@@ -35,15 +36,19 @@ class MixpanelMock(contextlib.ContextDecorator):
     """
 
     def __init__(self, sim: Simulator | None = None, *, real_http: bool = False) -> None:
+        if sim is not None and not isinstance(sim, Simulator):
+            raise TypeError(f"sim must be an mpsim.Simulator or None, not {type(sim).__name__}")
         self.sim = sim if sim is not None else Simulator()
+        self.router = Router.for_simulator(self.sim)
         self._mocker = requests_mock.Mocker(case_sensitive=True, real_http=real_http)
         self._mocker.register_uri(requests_mock.ANY, _MIXPANEL_URL, text=self._answer)
 
     def _answer(self, request: Any, context: Any) -> str:
         wire = WireRequest(request.method, request.url, dict(request.headers), _body_bytes(request.body))
-        reply = self.sim.handle(wire)
+        reply = self.router.handle(wire)
         context.status_code = reply.status
         context.headers["Content-Type"] = reply.content_type
+        context.headers.update(reply.headers)
         return reply.body
 
     def __enter__(self) -> Simulator:
