@@ -214,12 +214,16 @@ class MixpanelServer:
     """A running local Mixpanel; use as a context manager, or call ``stop()``.
 
     ``url`` is the base URL; Mixpanel's paths (``/track``, ``/import``, ``/engage``, ``/groups``)
-    hang below it, the control API below ``/_mpsim/``. ``router`` takes further routes.
+    hang below it, the control API below ``/_mpsim/``. With ``rudder=`` (a Mixpanel destination, or
+    a ``DataPlane``) it is also a RudderStack data plane: ``url`` is the SDKs' data plane URL, and
+    ``rudder`` the pipeline. ``router`` takes further routes.
     """
 
     def __init__(self, sim: Simulator | None = None, host: str = "127.0.0.1", port: int = 0, *,
                  verbose: bool = False, insecure: bool = False, tls: bool = False,
-                 tls_dir: str | Path | None = None) -> None:
+                 tls_dir: str | Path | None = None, rudder: Any = None, write_key: Any = None) -> None:
+        from ..rudder.dataplane import as_dataplane
+
         if sim is not None and not isinstance(sim, Simulator):
             raise TypeError(f"sim must be an mpsim.Simulator or None, not {type(sim).__name__}")
         if not isinstance(host, str):
@@ -228,7 +232,8 @@ class MixpanelServer:
             raise ValueError(f"port must be an integer from 0 to 65535, not {port!r}")
         self.sim = sim if sim is not None else Simulator()
         check_bind(host, self.sim, insecure)
-        self.router = Router.for_simulator(self.sim)
+        self.rudder = as_dataplane(self.sim, rudder, write_key)
+        self.router = Router.for_simulator(self.sim, self.rudder)
         self.tls: LocalTLS | None = local_tls(tls_dir) if tls or tls_dir is not None else None
         try:
             self._server = _Server((host, port), self.router, verbose, self.tls.context if self.tls else None)
@@ -284,11 +289,15 @@ class MixpanelServer:
 
 
 def serve(sim: Simulator | None = None, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False,
-          insecure: bool = False, tls: bool = False, tls_dir: str | Path | None = None) -> MixpanelServer:
+          insecure: bool = False, tls: bool = False, tls_dir: str | Path | None = None, rudder: Any = None,
+          write_key: Any = None) -> MixpanelServer:
     """Start a local HTTP server in a background thread that answers like Mixpanel (port 0 = any free port).
 
     ``tls=True`` serves HTTPS with a certificate from a local CA (``server.ca_path``; kept in
     ``tls_dir`` when given). Binding beyond loopback needs a token on the simulator, or
-    ``insecure=True`` (warned about loudly).
+    ``insecure=True`` (warned about loudly). ``rudder=destination`` (or a ``DataPlane``) also serves
+    RudderStack's data plane on the same port, delivering through that Mixpanel destination into
+    ``sim``; ``write_key`` is the source's.
     """
-    return MixpanelServer(sim, host, port, verbose=verbose, insecure=insecure, tls=tls, tls_dir=tls_dir)
+    return MixpanelServer(sim, host, port, verbose=verbose, insecure=insecure, tls=tls, tls_dir=tls_dir,
+                          rudder=rudder, write_key=write_key)

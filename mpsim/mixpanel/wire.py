@@ -82,7 +82,7 @@ class Reply:
     status: int
     body: str
     content_type: str = "application/json"
-    #: extra response headers (CORS, ``Allow``); the content type and length are the door's business
+    #: extra response headers (CORS, ``Allow``, ``X-Content-Type-Options``), written by the HTTP doors
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
