@@ -75,9 +75,12 @@ class Replay:
     def _repr_html_(self) -> str:
         problems = "".join(f"<li>{html.escape(s.label)}: {html.escape(s.error.message if s.error else '')}</li>"
                            for s in self.transform_errors)
-        return (f"<p>{len(self.steps)} events replayed, {sum(len(s.requests) for s in self.steps)} requests, "
-                f"{len(self.transform_errors)} transform errors, {len(self.rejected)} rejected by Mixpanel.</p>"
-                + (f"<ul>{problems}</ul>" if problems else "") + self.sim._repr_html_())
+        from .notebook.views import output_html, state_body_html
+
+        return output_html(f"<p>{len(self.steps)} events replayed, {sum(len(s.requests) for s in self.steps)} "
+                           f"requests, {len(self.transform_errors)} transform errors, {len(self.rejected)} rejected "
+                           f"by Mixpanel.</p>" + (f"<ul>{problems}</ul>" if problems else "")
+                           + state_body_html(self.sim), "replay")
 
 
 def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None = None, *,
