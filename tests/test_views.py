@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import mpsim
 from mpsim.notebook import views
+from mpsim.rudder.dataplane.pipeline import DataPlane
 from mpsim.notebook.views import (
     MATH_IGNORE,
     Table,
@@ -73,6 +74,7 @@ def every_public_object():
         "replay": mpsim.replay([TRACK, {"type": "Track"}], {"token": "t"}, now=NOW),
         "requests view": views.requests_html(reqs), "state view": views.state_html(sim),
         "identity picture": clusters_svg(sim), "error": views.error_html("bad $x", "$where"),
+        "data plane": DataPlane(sim, {"token": "t"}),
     }
 
 
@@ -148,7 +150,7 @@ def test_mpsim_frames_are_marked_and_shown_without_mathjax():
     sim.send(mpsim.transform(IDENTIFY, {"token": "t"}, now=NOW))
     frames = [sim.events, sim.raw_events, sim.profiles, sim.groups, sim.identities,
               mpsim.validate(IDENTIFY, now=NOW).to_frame(), mpsim.validate(IDENTIFY, now=NOW).summary(),
-              mpsim.diff({"a": 1}, {"a": 2}).to_frame()]
+              mpsim.diff({"a": 1}, {"a": 2}).to_frame(), DataPlane(sim, {"token": "t"}).drops_frame()]
     for frame in frames:
         assert frame.attrs.get("mpsim") is True
         page = frame_repr_html(frame)

@@ -361,8 +361,9 @@ def _endpoint_html(path: str, group: list[Request]) -> str:
 def findings_html(findings: Findings) -> str:
     """Validation findings: a table with the severity as a badge, errors first within each record."""
     items = list(findings)
+    notes = "".join(note(n) for n in getattr(findings, "notes", ()))
     if not items:
-        return output_html("<p>No findings: Mixpanel will take this data as it is.</p>", "findings")
+        return output_html("<p>No findings: Mixpanel will take this data as it is.</p>" + notes, "findings")
     columns = ["record", "severity", "rule", "path", "value", "message", "fix"]
     body = []
     for f in items:
@@ -373,7 +374,7 @@ def findings_html(findings: Findings) -> str:
     warnings = sum(f.severity == "warning" for f in items)
     table = Table(columns, [])
     return output_html(f"<p>{errors} error{'s' if errors != 1 else ''}, {warnings} warning"
-                       f"{'s' if warnings != 1 else ''}</p>" + _table(table, "".join(body)), "findings")
+                       f"{'s' if warnings != 1 else ''}</p>" + notes + _table(table, "".join(body)), "findings")
 
 
 def _json_short(value: Any, limit: int = 80) -> str:

@@ -45,7 +45,9 @@ class Finding:
 class Findings:
     """The findings of one validation: iterable, a pandas table, an HTML table in notebooks."""
 
-    def __init__(self, findings: list[Finding]) -> None:
+    def __init__(self, findings: list[Finding], notes: list[str] | None = None) -> None:
+        #: lines every summary shows besides the findings (e.g. that the project settings were assumed)
+        self.notes: list[str] = list(notes or [])
         order = {s: i for i, s in enumerate(SEVERITIES)}
         self._items = sorted(findings, key=lambda f: (f.record if f.record is not None else -1,
                                                       order.get(f.severity, 9)))
@@ -100,14 +102,14 @@ class Findings:
 
     def __str__(self) -> str:
         if not self._items:
-            return "No findings."
+            return "\n".join(["No findings.", *self.notes])
         lines = []
         for f in self._items:
             where = f"[{f.record}] " if f.record is not None else ""
             lines.append(f"{f.severity.upper():7} {where}{f.rule} at {f.path}: {f.message}")
             if f.fix:
                 lines.append(f"        fix: {f.fix}")
-        return "\n".join(lines)
+        return "\n".join(lines + self.notes)
 
     def _repr_html_(self) -> str:
         from ..notebook.views import findings_html
