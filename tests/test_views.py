@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 import mpsim
 from mpsim.notebook import views
-from mpsim.rudder.dataplane.pipeline import DataPlane
 from mpsim.notebook.views import (
     MATH_IGNORE,
     Table,
@@ -24,6 +23,7 @@ from mpsim.notebook.views import (
     output_html,
     table_html,
 )
+from mpsim.rudder.dataplane.pipeline import DataPlane
 from tests.test_playground import IDENTIFY as PLAIN_IDENTIFY
 from tests.test_playground import NOW, TRACK, UUID  # noqa: F401  (UUID: the anonymous id of both events)
 
