@@ -165,6 +165,11 @@ class Simulator(StateViews):
         """Snapshots taken after each request while ``record_history`` is on (for stepping through a replay)."""
         return list(self._history)
 
+    @property
+    def declared_group_keys(self) -> list[str]:
+        """The group keys declared in the project's settings, in the order they were declared."""
+        return list(self._declared_keys)
+
     def add_group_key(self, key: str) -> None:
         """Declare a group key: events ingested from now on join groups through this property."""
         with self._lock:
