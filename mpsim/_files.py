@@ -27,10 +27,12 @@ def decode(data: bytes, where: str, error: type[MpsimError] = MpsimError) -> str
                 return data.decode(encoding)
             except UnicodeDecodeError as exc:
                 raise error(f"{where} starts like {encoding.upper()} text but byte {exc.start} is not") from None
-    if b"\x00" in data[:4096]:
-        half = data[1:4096:2] if data[:1] != b"\x00" else data[0:4096:2]
-        if half and half.count(0) >= len(half) // 2:
-            raise error(f"{where} looks like UTF-16 text without a byte-order mark: save it as UTF-8")
+    head = data[:4096]
+    if b"\x00" in head:
+        even, odd = head[0::2], head[1::2]
+        for zeros, text in ((odd, even), (even, odd)):  # ASCII in UTF-16 LE, then BE: every other byte is 0
+            if zeros and zeros.count(0) >= 0.9 * len(zeros) and text.count(0) <= 0.1 * len(text):
+                raise error(f"{where} looks like UTF-16 text without a byte-order mark: save it as UTF-8")
         raise error(f"{where} is a binary file, not JSON text")
     try:
         return data.decode("utf-8")
@@ -91,7 +93,7 @@ def read_records(path: str | Path, what: str = "events file", error: type[MpsimE
     else:
         if isinstance(data, list):
             return [Item(f"item {i + 1}", value) for i, value in enumerate(data)]
-        return [Item("the file", data)]
+        return [Item("line 1" if "\n" not in stripped else "the file", data)]
     if stripped.startswith("[") or "\n" not in stripped:
         raise error(f"{what} {path} is not valid JSON: {json_problem(whole_file_error)}")
     items = []

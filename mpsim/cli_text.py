@@ -81,12 +81,16 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def findings_by_rule(findings: Sequence[Any], *, verbose: bool = False, per_rule: int | None = None,
-                     width: int = 160) -> list[str]:
+                     width: int = 160, numbers: Sequence[int] | None = None, noun: str = "record") -> list[str]:
     """One line per rule (errors first, then by count): severity, rule, count, record numbers, first example.
 
-    ``verbose`` adds each finding (record, path, message) and the fix under its rule; ``per_rule``
-    caps those detail lines.
+    Records are counted from 1, or given by ``numbers`` (the line of each record in a JSON Lines
+    file, with ``noun="line"``). ``verbose`` adds each finding (record, path, message) and the fix
+    under its rule; ``per_rule`` caps those detail lines.
     """
+    def number(index: int) -> int:
+        return numbers[index] if numbers is not None and index < len(numbers) else index + 1
+
     groups: dict[tuple[str, str], list[Any]] = {}
     for f in findings:
         groups.setdefault((f.severity, f.rule), []).append(f)
@@ -94,15 +98,15 @@ def findings_by_rule(findings: Sequence[Any], *, verbose: bool = False, per_rule
     rule_width = max((len(rule) for _, rule in groups), default=0)
     lines = []
     for (severity, rule), items in ordered:
-        numbers = [f.record + 1 for f in items if f.record is not None]
-        where = f"{plural('record', len(set(numbers)))} {ranges(numbers)}" if numbers else ""
+        found = [number(f.record) for f in items if f.record is not None]
+        where = f"{plural(noun, len(set(found)))} {ranges(found)}" if found else ""
         head = f"{severity.upper():7} {rule:<{rule_width}}  ×{len(items):<3} {where}"
         room = max(40, width - len(head) - 3)
         lines.append(f"{head} — {_shorten(items[0].message, room)}")
         if verbose:
             shown = items if per_rule is None else items[:per_rule]
             for f in shown:
-                record = f"record {f.record + 1}, " if f.record is not None else ""
+                record = f"{noun} {number(f.record)}, " if f.record is not None else ""
                 lines.append(f"          {record}at {f.path}: {f.message}")
             if len(items) > len(shown):
                 lines.append(f"          … {count(len(items) - len(shown), 'more finding')} of this rule")
@@ -112,15 +116,16 @@ def findings_by_rule(findings: Sequence[Any], *, verbose: bool = False, per_rule
 
 
 def capped(frame: pd.DataFrame, rows: int) -> str:
-    """A table as text, cut to its first and last ``rows // 2`` rows with a line saying how many are hidden."""
+    """A table as text (blank where a value is missing), cut to its first and last rows with a line saying how
+    many are hidden."""
     if rows <= 0 or frame.empty:
         return ""
     if len(frame) <= rows:
-        return frame.to_string(index=False)
+        return frame.to_string(index=False, na_rep="")
     import pandas as pd
 
     head, tail = (rows + 1) // 2, rows // 2
     shown = pd.concat([frame.iloc[:head], frame.iloc[len(frame) - tail:]])
-    lines = shown.to_string(index=False).splitlines()
+    lines = shown.to_string(index=False, na_rep="").splitlines()
     lines.insert(1 + head, f"  … {count(len(frame) - head - tail, 'more row')} …")
     return "\n".join(lines)
