@@ -192,7 +192,7 @@ def is_loopback(host: str) -> bool:
     if not host:
         return False
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
     except (socket.gaierror, UnicodeError):
         return True  # unknown: the bind fails on it anyway
     return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
