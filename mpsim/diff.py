@@ -9,10 +9,9 @@ are compared entity by entity: events, user profiles, group profiles and identit
 from __future__ import annotations
 
 import difflib
-import html
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._js import strict_equal
@@ -23,8 +22,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 KINDS = ("added", "removed", "changed", "type-changed", "moved")
-_COLOURS = {"added": "#e6f4ea", "removed": "#fce8e6", "changed": "#fef7e0", "type-changed": "#fef7e0",
-            "moved": "#e8f0fe"}
 
 
 @dataclass(frozen=True)
@@ -172,7 +169,9 @@ class Diff:
 
         entity = any(r.entity for r in self.rows)
         columns = (["entity", "id"] if entity else []) + ["path", "kind", "before", "after"]
-        return pd.DataFrame([{c: getattr(r, c) for c in columns} for r in self.rows], columns=columns)
+        from .notebook.views import mark_frame
+
+        return mark_frame(pd.DataFrame([{c: getattr(r, c) for c in columns} for r in self.rows], columns=columns))
 
     def to_text(self, before: str = "before", after: str = "after", limit: int | None = None) -> str:
         """One line per change, for terminals and conformance reports."""
@@ -192,19 +191,31 @@ class Diff:
         return "Diff(" + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + ")" if self.rows else "Diff(no differences)"
 
     def _repr_html_(self) -> str:
-        if not self.rows:
-            return "<p class='mpsim-diff'>No differences.</p>"
-        entity = any(r.entity for r in self.rows)
-        head = (["entity", "id"] if entity else []) + ["path", "kind", self.labels[0], self.labels[1]]
-        body = []
-        for r in self.rows:
-            cells = ([r.entity, r.id] if entity else []) + [r.path, r.kind]
-            tds = "".join(f"<td><code>{html.escape(str(c))}</code></td>" for c in cells)
-            tds += "".join(f"<td><code>{html.escape(_short(v)) if v is not None or r.kind == 'changed' else ''}"
-                           f"</code></td>" for v in (r.before, r.after))
-            body.append(f"<tr style='background:{_COLOURS.get(r.kind, '#fff')}'>{tds}</tr>")
-        return ("<table class='mpsim-diff'><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
-                + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+        from .notebook.views import diff_html
+
+        return diff_html(self)
+
+
+#: where RudderStack's output carries a batch as a JSON string: (container key, string key)
+_BATCH_STRINGS = {"JSON_ARRAY": "batch", "GZIP": "payload"}
+
+
+def _decoded(value: Any, parent: str | None = None) -> Any:
+    """RudderStack outputs with their batch strings parsed, so a diff names the changed property."""
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    inner = _BATCH_STRINGS.get(parent or "")
+    out = {}
+    for key, item in value.items():
+        if key == inner and isinstance(item, str):
+            try:
+                item = json.loads(item)
+            except ValueError:
+                pass  # not JSON: compared as the string it is
+        out[key] = _decoded(item, key)
+    return out
 
 
 def _payload(value: Any) -> Any:
@@ -212,15 +223,19 @@ def _payload(value: Any) -> Any:
         return {"endpoint": value.endpoint, "params": value.params, "records": json.loads(value.body_text())}
     if isinstance(value, list):
         return [_payload(v) for v in value]
-    return value
+    return _decoded(value)
+
+
+def event_entity(event: Any) -> str:
+    """How a diff names a stored event: by its ``$insert_id``, which names it the same way in two
+    replays; an event with a generated one only has its sequence number."""
+    return f"{event.name} #{event.seq}" if event.generated_insert_id else f"{event.name} [{event.insert_id}]"
 
 
 def _state_entities(state: StateViews) -> dict[tuple[str, str], Any]:
     entities: dict[tuple[str, str], Any] = {}
     for event in state.stored_events():
-        # the $insert_id names an event the same way in two replays; generated ones only have a sequence
-        name = f"{event.name} #{event.seq}" if event.generated_insert_id else f"{event.name} [{event.insert_id}]"
-        entities[("event", name)] = state.event_view(event)
+        entities[("event", event_entity(event))] = state.event_view(event)
     for key, profile in state._state.profiles.items():
         visible = state._state.identity.profile_visible(key)
         entities[("profile" if visible else "hidden profile", key)] = profile.properties
@@ -233,7 +248,11 @@ def _state_entities(state: StateViews) -> dict[tuple[str, str], Any]:
 
 def diff_states(a: StateViews, b: StateViews) -> Diff:
     """Entity-by-entity differences between two simulator states (snapshots or live simulators)."""
-    ea, eb = _state_entities(a), _state_entities(b)
+    return diff_entities(_state_entities(a), _state_entities(b))
+
+
+def diff_entities(ea: dict[tuple[str, str], Any], eb: dict[tuple[str, str], Any]) -> Diff:
+    """Differences between two ``(entity kind, id) → value`` maps, in the order a state diff uses."""
     rows: list[Change] = []
     for entity, ident in list(ea) + [k for k in eb if k not in ea]:
         key = (entity, ident)
@@ -249,7 +268,11 @@ def diff_states(a: StateViews, b: StateViews) -> Diff:
 
 
 def diff(a: Any, b: Any) -> Diff:
-    """What changed from ``a`` to ``b``: two payloads (requests, records, lists) or two simulator states."""
+    """What changed from ``a`` to ``b``: two payloads (requests, records, lists) or two simulator states.
+
+    RudderStack outputs (``transform`` output, router items) are compared with their batch strings
+    decoded, so a changed property reads ``body.JSON_ARRAY.batch[0].properties.x``.
+    """
     if isinstance(a, StateViews) and isinstance(b, StateViews):
         return diff_states(a, b)
     if isinstance(a, StateViews) or isinstance(b, StateViews):
@@ -265,13 +288,23 @@ class Comparison:
     state: Diff
     a: Any
     b: Any
+    #: one line per side whose Mixpanel project was assumed from its destination
+    notes: list[str] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
-        return ("<div class='mpsim-comparison'><h4>Requests Mixpanel receives</h4>" + self.requests._repr_html_()
-                + "<h4>What Mixpanel holds</h4>" + self.state._repr_html_() + "</div>")
+        from .notebook.views import diff_body_html, note, output_html
+
+        return output_html("".join(note(n) for n in self.notes)
+                           + "<h4>Requests Mixpanel receives</h4>" + diff_body_html(self.requests)
+                           + "<h4>What Mixpanel holds</h4>" + diff_body_html(self.state), "comparison")
 
     def __repr__(self) -> str:
         return f"Comparison(requests={self.requests!r}, state={self.state!r})"
+
+    def to_text(self) -> str:
+        """The notes, then what differs in the requests and in what Mixpanel holds."""
+        return "\n".join([*self.notes, "Requests Mixpanel receives:", self.requests.to_text(),
+                          "What Mixpanel holds:", self.state.to_text()])
 
 
 def _step_payload(step: Any) -> Any:
@@ -281,16 +314,26 @@ def _step_payload(step: Any) -> Any:
 
 
 def compare_configs(events: list[dict[str, Any]], config_a: dict[str, Any], config_b: dict[str, Any], *,
-                    now: Any = None) -> Comparison:
+                    project: Any = None, now: Any = None) -> Comparison:
     """Replay ``events`` under two destination configs; diff the requests and the resulting Mixpanel state.
 
-    Typical uses: Original vs Simplified ID merge, old vs new name mapping, two group-key settings.
+    ``project`` (a dict of Simulator settings, or a Simulator whose settings are copied) is the
+    Mixpanel project *both* sides send to: a destination setting that the project ignores then
+    shows as what it is. Without it, each side's project is assumed to match its own destination,
+    and ``Comparison.notes`` says so. Typical uses: Original vs Simplified ID merge, old vs new name
+    mapping, two group-key settings.
     """
+    from .project import resolve_project
     from .replay import replay
 
-    first, second = replay(events, config_a, now=now), replay(events, config_b, now=now)
+    shared = None if project is None else resolve_project(project)
+    settings = None if shared is None else dict(shared.settings)
+    first = replay(events, config_a, project=settings, now=now)
+    second = replay(events, config_b, project=settings, now=now)
     rows: list[Change] = []
     for step_a, step_b in zip(first.steps, second.steps, strict=True):
         rows += [Change(c.path, c.kind, c.before, c.after, "event", step_a.label)
                  for c in changes(_step_payload(step_a), _step_payload(step_b))]
-    return Comparison(Diff(rows, ("config A", "config B")), diff_states(first.sim, second.sim), first, second)
+    notes = [f"config {side}: {r.project.note}" for side, r in (("A", first), ("B", second))
+             if r.project is not None and r.project.note]
+    return Comparison(Diff(rows, ("config A", "config B")), diff_states(first.sim, second.sim), first, second, notes)

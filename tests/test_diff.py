@@ -62,13 +62,15 @@ def test_snapshot_diff_groups_changes_by_entity():
 def test_diff_renderings():
     d = mpsim.diff({"a": 1, "b": 2}, {"a": 2, "c": 3})
     page = d._repr_html_()
-    assert page.count("<tr style='background:") == 3
-    assert "background:#fef7e0" in page and "background:#fce8e6" in page and "background:#e6f4ea" in page
-    assert "<code>a</code>" in page and "<th>before</th>" in page
+    # one tinted row per change, coloured by the theme-aware classes of the views' style block
+    assert page.count("<tr class='mpsim-") == 3
+    assert "<tr class='mpsim-changed'><td>a</td>" in page and "<tr class='mpsim-removed'><td>b</td>" in page
+    assert "<tr class='mpsim-added'><td>c</td>" in page and "<th>before</th>" in page
+    assert "mathjax_ignore" in page
     assert d.to_text() == "a: 1 → 2\nb: removed 2\nc: added 3"
     assert d.to_text("expected", "got") == "a: expected 1, got 2\nb: missing (expected 2)\nc: unexpected 3"
     assert repr(d) == "Diff(1 added, 1 removed, 1 changed)"
-    assert mpsim.diff({}, {})._repr_html_() == "<p class='mpsim-diff'>No differences.</p>"
+    assert "<p>No differences.</p>" in mpsim.diff({}, {})._repr_html_()
 
 
 def test_compare_configs_original_vs_simplified():
@@ -100,14 +102,14 @@ def test_cli_diff_and_validate(tmp_path, capsys):
     a.write_text(json.dumps({"$set": {"$email": "a@x"}}))
     b.write_text(json.dumps({"$set": {"$email": "b@x"}}))
     assert main(["diff", str(a), str(b)]) == 1
-    assert capsys.readouterr().out.strip() == '$set.$email: "a@x" → "b@x"'
+    assert capsys.readouterr().out.strip().splitlines() == ["1 difference: 1 changed", '$set.$email: "a@x" → "b@x"']
     log = tmp_path / "log.jsonl"
     log.write_text("\n".join(json.dumps(x) for x in [
         {"event": "E", "properties": {"distinct_id": "null", "time": 1709337000, "$insert_id": "a"}},
         {"$token": "t", "$distinct_id": "u", "$set": {"$firstName": "A"}}]))
     assert main(["validate", str(log), "--now", NOW]) == 1
     out = capsys.readouterr().out
-    assert "2 records checked: 1 errors, 1 warnings" in out and "placeholder-id" in out and "near-miss-name" in out
+    assert "2 records checked: 1 error (1 rule), 1 warning (1 rule)" in out and "placeholder-id" in out and "near-miss-name" in out
     clean = tmp_path / "clean.jsonl"
     clean.write_text(json.dumps({"$token": "t", "$distinct_id": "u", "$set": {"$first_name": "A"}}))
     assert main(["validate", str(clean), "--now", NOW]) == 0

@@ -50,8 +50,11 @@ def identity_op(name: str, props: dict[str, Any], mode: str) -> IdentityOp | Non
     if mode != "original" and name != "$create_alias":
         return None
     if name == "$identify":
-        anon = id_text(props.get("$anon_id"), "properties.$anon_id")
-        identified = id_text(props.get("$identified_id"), "properties.$identified_id")
+        # mixpanel-browser sends $anon_distinct_id and the identified id as distinct_id (spec §4.2)
+        anon_field = "$anon_id" if "$anon_id" in props else "$anon_distinct_id"
+        id_field = "$identified_id" if "$identified_id" in props else "distinct_id"
+        anon = id_text(props.get(anon_field), f"properties.{anon_field}")
+        identified = id_text(props.get(id_field), f"properties.{id_field}")
         if not anon or not identified:
             missing = "$anon_id" if not anon else "$identified_id"
             raise RecordError(f"properties.{missing}", f"'properties.{missing}' is invalid: must be specified")

@@ -7,7 +7,6 @@ snapshots) the same way to look at them: pandas tables for notebooks and dicts f
 from __future__ import annotations
 
 import copy
-import html
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -57,6 +56,7 @@ class State:
     seen_ids: dict[str, None] = field(default_factory=dict)  # every distinct id seen, in order
     log: list[Exchange] = field(default_factory=list)
     seq: int = 0
+    generated_ids: int = 0  # $insert_ids made for /track events without one (part of the state: saved with it)
 
     @classmethod
     def empty(cls, identity_merge: str, anon_policy: str = "uuid4+mixpanel") -> State:
@@ -88,12 +88,20 @@ class State:
             seen_ids=dict(self.seen_ids),
             log=list(self.log),
             seq=self.seq,
+            generated_ids=self.generated_ids,
         )
 
 
 def iso_seconds(ms: int) -> str:
     """``YYYY-MM-DDTHH:MM:SS`` in UTC, the form Mixpanel uses for dates."""
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _mpsim_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mark a frame as mpsim's: notebooks then show it without MathJax (``mpsim.notebook.views``)."""
+    from ..notebook.views import mark_frame
+
+    return mark_frame(frame)
 
 
 class StateViews:
@@ -186,7 +194,7 @@ class StateViews:
             })
         columns = ["time", "event", "distinct_id", "stored_distinct_id", "insert_id", "endpoint", "groups",
                    "failure_reason", "properties", "seq"]
-        return pd.DataFrame(rows, columns=columns)
+        return _mpsim_frame(pd.DataFrame(rows, columns=columns))
 
     # ------------------------------------------------------------------ profiles
     def profile(self, distinct_id: str, *, ignore_alias: bool = False) -> dict[str, Any] | None:
@@ -205,7 +213,7 @@ class StateViews:
         import pandas as pd
 
         rows = [{"distinct_id": p.key, **p.properties} for p in self._visible_profiles()]
-        return pd.DataFrame(rows, columns=None if rows else ["distinct_id"])
+        return _mpsim_frame(pd.DataFrame(rows, columns=None if rows else ["distinct_id"]))
 
     def group(self, group_key: str, group_id: Any) -> dict[str, Any] | None:
         found = self._state.groups.get((group_key, str(group_id)))
@@ -217,7 +225,7 @@ class StateViews:
         import pandas as pd
 
         rows = [{"group_key": k, "group_id": g, **p.properties} for (k, g), p in self._state.groups.items()]
-        return pd.DataFrame(rows, columns=None if rows else ["group_key", "group_id"])
+        return _mpsim_frame(pd.DataFrame(rows, columns=None if rows else ["group_key", "group_id"]))
 
     @property
     def identities(self) -> pd.DataFrame:
@@ -235,8 +243,8 @@ class StateViews:
                 "kind": "device" if distinct_id.startswith(DEVICE_PREFIX) else "id",
                 "has_profile": distinct_id in self._state.profiles,
             })
-        return pd.DataFrame(rows, columns=["distinct_id", "canonical", "is_canonical", "cluster_size", "kind",
-                                           "has_profile"])
+        return _mpsim_frame(pd.DataFrame(rows, columns=["distinct_id", "canonical", "is_canonical", "cluster_size",
+                                                        "kind", "has_profile"]))
 
     def clusters(self) -> dict[str, list[str]]:
         """Canonical id → every distinct id of that user, for ids seen by this project."""
@@ -260,26 +268,33 @@ class StateViews:
         }
 
     def _repr_html_(self) -> str:
-        parts = [f"<b>{html.escape(type(self).__name__)}</b> ({self.identity_merge} ID merge): "
-                 + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.summary().items())]
-        for title, frame in (("Events", self.events.drop(columns=["properties", "seq"])),
-                             ("Profiles", self.profiles), ("Groups", self.groups)):
-            if len(frame):
-                parts.append(f"<h4>{title}</h4>" + frame.to_html(index=False, max_rows=20))
-        if self._state.identity.refusals:
-            parts.append("<h4>Refused merges</h4><ul>" + "".join(
-                f"<li>{html.escape(r.kind)} {html.escape(' + '.join(r.ids))}: <code>{html.escape(r.reason)}</code> "
-                f"— {html.escape(r.description)}</li>" for r in self._state.identity.refusals) + "</ul>")
-        return "<div class='mpsim-state'>" + "".join(parts) + "</div>"
+        from ..notebook.views import simulator_html
+
+        return simulator_html(self)
 
 
 class Snapshot(StateViews):
     """A frozen copy of a simulator's state, readable like the simulator itself."""
 
-    def __init__(self, state: State, now_ms: int, label: str | None = None) -> None:
+    def __init__(self, state: State, now_ms: int, label: str | None = None,
+                 settings: dict[str, Any] | None = None) -> None:
         self._state = state
         self.taken_ms = now_ms
         self.label = label
+        #: the simulator's settings when it was taken (token, mode, …), so a saved state can be resumed
+        self.settings: dict[str, Any] = dict(settings or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The state and settings as plain JSON data; ``mpsim.load_snapshot`` reads it back."""
+        from .saved import snapshot_to_dict
+
+        return snapshot_to_dict(self)
+
+    def to_json(self, indent: int | None = None) -> str:
+        """:meth:`to_dict` as JSON text (write it to a file to save the state)."""
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     def __repr__(self) -> str:
         return f"Snapshot({self.label or iso_seconds(self.taken_ms)}: {self.summary()})"

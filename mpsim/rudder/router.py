@@ -59,10 +59,12 @@ class BatchItem:
         return self.to_rudder().keys()
 
     def _repr_html_(self) -> str:
+        from ..notebook.views import badge, output_html, request_body_html
+
         head = f"<b>jobs {html.escape(str(self.job_ids))}</b> "
         if self.error is not None:
-            return head + f"<span style='color:#b00'>{self.status_code}: {html.escape(self.error)}</span>"
-        return head + "".join(r._repr_html_() for r in self.requests)
+            return output_html(head + badge(f"{self.status_code}: {self.error}", "error"), "batch")
+        return output_html(head + "".join(request_body_html(r) for r in self.requests), "batch")
 
 
 def _job_key(metadata: Any) -> Any:
@@ -161,7 +163,6 @@ def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: An
             raise MpsimError(f"events[{index}] must be an object {{message, destination, metadata}}, "
                              f"not {type(event).__name__}")
     now_ms = clock_ms(now)
-    settings_cache: dict[int, Settings] = {}
     items: list[BatchItem] = []
     for chunk in _chunks(events):
         buckets: dict[str, list[tuple[Request, dict[str, Any], Any]]] = {b: [] for b in BUCKET_ORDER}
@@ -173,10 +174,7 @@ def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: An
                 if isinstance(message, dict) and truthy(message.get("statusCode", UNDEFINED)):
                     requests = [Request.from_rudder(message)]
                 else:
-                    key = id(destination)
-                    settings = settings_cache.get(key)
-                    if settings is None:
-                        settings = settings_cache[key] = Settings.from_destination(destination)
+                    settings = Settings.from_destination(destination)
                     if not isinstance(message, dict):
                         raise TransformError(f"message must be a JSON object, not {type(message).__name__}")
                     requests = transform_with(message, settings, now_ms)

@@ -25,21 +25,8 @@ def require() -> None:
                                f"{EXTRA}") from None
 
 
-def project_settings(project: Any, destination: Any) -> dict[str, Any]:
-    """The ``Simulator`` settings of the Mixpanel project (given, or assumed from the destination like ``mpsim.replay``)."""
-    from ..mixpanel import Simulator
+def project_of(project: Any, destination: Any) -> Any:
+    """The Mixpanel project (``mpsim.project.Project``): given, or assumed from the destination like ``mpsim.replay``."""
+    from ..project import resolve_project
 
-    if isinstance(project, Simulator):
-        raise MpsimError("mpsim.scale takes the project as a dict of Simulator settings, not a Simulator")
-    try:
-        from ..project import resolve_project  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        resolve_project = None
-    if resolve_project is not None:
-        return dict(resolve_project(project, destination).settings)
-    if project is not None:
-        return dict(project)
-    from ..replay import simulator_for
-
-    sim = simulator_for(destination)
-    return {"token": sim.token, "identity_merge": sim.identity_merge}
+    return resolve_project(project, destination)

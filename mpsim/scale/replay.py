@@ -124,14 +124,15 @@ def _run(tasks: list[Any], client: Any, scheduler: str | None, workers: int | No
 
 
 def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: str,
-           project: Mapping[str, Any] | None = None, now: Any = None, client: Any = None,
+           project: Any = None, now: Any = None, client: Any = None,
            scheduler: str | None = None, workers: int | None = None, lines_per_piece: int | None = None,
            buckets: int | None = None, bytes_per_piece: int = 8 << 20, progress: bool = False,
            keep_work: bool = False) -> ScaleReplay:
     """Replay the history at ``source`` (folder, glob or file; local or any fsspec URL) into ``out``.
 
-    ``destination`` is RudderStack's Mixpanel destination config, ``project`` the Mixpanel project's
-    ``Simulator`` settings (assumed from the destination when left out, as ``mpsim.replay`` does),
+    ``destination`` is RudderStack's Mixpanel destination config, ``project`` the Mixpanel project
+    (``Simulator`` settings, as for ``mpsim.replay``; assumed from the destination when left out, and
+    the summary says so),
     ``now`` the moment Mixpanel receives the history (every request; default: the real time).
     Dask runs the parallel stages: on ``client`` (a ``distributed.Client``) when given, else the
     local ``scheduler`` (``"processes"`` by default; ``"threads"`` or ``"sync"`` for small runs).
@@ -148,7 +149,8 @@ def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: st
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    settings = _deps.project_settings(project, destination)
+    target = _deps.project_of(project, destination)
+    settings = dict(target.settings)
     mode = settings.get("identity_merge") or "original"
     if mode not in ("original", "simplified"):
         raise MpsimError(f"mpsim.scale replays projects with 'original' or 'simplified' ID merge, not {mode!r}: "
@@ -221,6 +223,7 @@ def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: st
         fs.rm(f"{out_path}/_work", recursive=True)
 
     summary = _summary(out, settings, destination, now_ms, prepared, ident, reduced, n_buckets, len(pieces))
+    summary["project_note"] = target.note
     summary["seconds"] = {k: round(v, 2) for k, v in {**timings, "total": time.perf_counter() - started}.items()}
     with fsspec.open(f"{out}/summary.json", "w") as handle:
         json.dump(summary, handle, indent=2, default=str)
@@ -285,7 +288,8 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"{s['users']:,} users, {s['profiles']:,} profiles, {s['groups']:,} groups; "
         f"{s['rejected']:,} records rejected, {s['transform_errors']:,} events refused by RudderStack.",
         f"  project: {s['project'].get('identity_merge')} ID merge"
-        + (f", residency {s['project'].get('residency')}" if s['project'].get('residency') else ""),
+        + (f", residency {s['project'].get('residency')}" if s['project'].get('residency') else "")
+        + (f" ({s['project_note']})" if s.get("project_note") else ""),
         f"  {s['records']:,} records in {s['requests']:,} requests; {s['stored_events']:,} stored, "
         f"{s['duplicates']:,} deduplicated; {s['dropped']:,} dropped without error.",
         f"  {s['refused_merges']:,} refused merges"

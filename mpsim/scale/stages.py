@@ -108,7 +108,7 @@ class _Preparer(Simulator):
 
     def ingest_event(self, record: Any, ctx: Any, index: int, *, check_token: bool) -> RecordResult:
         prepared = self.prepare_event(record, ctx, index, check_token=check_token)
-        self.items.append((prepared, self._generated_ids))
+        self.items.append((prepared, self._state.generated_ids))
         return prepared if isinstance(prepared, RecordResult) else RecordResult(index, True, stored=True)
 
     def apply_profile_record(self, record: Any, kind: str, index: int, received_ms: int, *,
@@ -186,7 +186,7 @@ def prepare_piece(piece: Piece, destination: Any, settings: dict[str, Any], now_
                                        "ignore_alias": prepared.ignore_alias,
                                        "creates": not simplified and prepared.creates(),
                                        "deletes": prepared.deletes})
-        counts.generated = sim._generated_ids
+        counts.generated = sim._state.generated_ids
     tag = f"p{piece.number:06d}.parquet"
     write_frame(pd.DataFrame(events, columns=EVENT_COLUMNS), f"{work}/prepared/events/{tag}")
     write_frame(pd.DataFrame(profiles, columns=PROFILE_COLUMNS), f"{work}/prepared/profiles/{tag}")

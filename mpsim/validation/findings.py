@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,7 +10,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SEVERITIES = ("error", "warning", "info")
-_COLOURS = {"error": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
 
 
 @dataclass(frozen=True)
@@ -45,18 +42,12 @@ class Finding:
         return asdict(self)
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except ValueError:
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 class Findings:
     """The findings of one validation: iterable, a pandas table, an HTML table in notebooks."""
 
-    def __init__(self, findings: list[Finding]) -> None:
+    def __init__(self, findings: list[Finding], notes: list[str] | None = None) -> None:
+        #: lines every summary shows besides the findings (e.g. that the project settings were assumed)
+        self.notes: list[str] = list(notes or [])
         order = {s: i for i, s in enumerate(SEVERITIES)}
         self._items = sorted(findings, key=lambda f: (f.record if f.record is not None else -1,
                                                       order.get(f.severity, 9)))
@@ -91,8 +82,10 @@ class Findings:
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
+        from ..notebook.views import mark_frame
+
         columns = ["record", "severity", "rule", "path", "value", "message", "fix", "kind"]
-        return pd.DataFrame([f.to_dict() for f in self._items], columns=columns)
+        return mark_frame(pd.DataFrame([f.to_dict() for f in self._items], columns=columns))
 
     def summary(self) -> pd.DataFrame:
         """Counts per rule and severity, most frequent first."""
@@ -100,38 +93,25 @@ class Findings:
         if frame.empty:
             return frame.assign(count=[])[["severity", "rule", "count"]]
         counts = frame.groupby(["severity", "rule"]).size().reset_index(name="count")
-        return counts.sort_values(["count", "rule"], ascending=[False, True]).reset_index(drop=True)
+        from ..notebook.views import mark_frame
+
+        return mark_frame(counts.sort_values(["count", "rule"], ascending=[False, True]).reset_index(drop=True))
 
     def __repr__(self) -> str:
         return f"Findings({len(self.errors)} errors, {len(self.warnings)} warnings, {len(self)} in all)"
 
     def __str__(self) -> str:
         if not self._items:
-            return "No findings."
+            return "\n".join(["No findings.", *self.notes])
         lines = []
         for f in self._items:
             where = f"[{f.record}] " if f.record is not None else ""
             lines.append(f"{f.severity.upper():7} {where}{f.rule} at {f.path}: {f.message}")
             if f.fix:
                 lines.append(f"        fix: {f.fix}")
-        return "\n".join(lines)
+        return "\n".join(lines + self.notes)
 
     def _repr_html_(self) -> str:
-        if not self._items:
-            return "<p class='mpsim-findings'>No findings: Mixpanel will take this data as it is.</p>"
-        rows = []
-        for f in self._items:
-            colour = _COLOURS.get(f.severity, "#333")
-            rows.append(
-                "<tr>"
-                f"<td>{'' if f.record is None else f.record}</td>"
-                f"<td style='color:{colour};font-weight:bold'>{html.escape(f.severity)}</td>"
-                f"<td><code>{html.escape(f.rule)}</code></td>"
-                f"<td><code>{html.escape(f.path)}</code></td>"
-                f"<td><code>{html.escape(_short(f.value))}</code></td>"
-                f"<td>{html.escape(f.message)}</td>"
-                f"<td>{html.escape(f.fix)}</td>"
-                "</tr>")
-        head = "".join(f"<th>{h}</th>" for h in ("record", "severity", "rule", "path", "value", "message", "fix"))
-        return (f"<div class='mpsim-findings'><p>{len(self.errors)} errors, {len(self.warnings)} warnings</p>"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+        from ..notebook.views import findings_html
+
+        return findings_html(self)
