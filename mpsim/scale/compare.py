@@ -121,7 +121,8 @@ def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[s
     for user in join_users.index:
         parts = sorted(pairs.loc[pairs["canonical_b"] == user, "canonical_a"])
         rows.append({"change": "join", "user": user, "becomes": json.dumps(parts[:50]), "count": len(parts)})
-    users = pd.DataFrame(rows, columns=["change", "user", "becomes", "count"])
+    users = pd.DataFrame(rows, columns=["change", "user", "becomes", "count"]).sort_values(
+        ["change", "count", "user"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
     users.to_parquet(f"{changes}/users.parquet", index=False)
 
     # events: matched by the RudderStack event they came from and their name

@@ -22,7 +22,7 @@ from . import _deps
 
 TABLES = ("events", "identities", "profiles", "groups", "refused_merges", "rejected")
 #: stored records per shuffle bucket (a bucket is reduced in one task's memory)
-RECORDS_PER_BUCKET = 250_000
+RECORDS_PER_BUCKET = 100_000
 
 
 @dataclass
@@ -126,7 +126,7 @@ def _run(tasks: list[Any], client: Any, scheduler: str | None, workers: int | No
 def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: str,
            project: Any = None, now: Any = None, client: Any = None,
            scheduler: str | None = None, workers: int | None = None, lines_per_piece: int | None = None,
-           buckets: int | None = None, bytes_per_piece: int = 8 << 20, progress: bool = False,
+           buckets: int | None = None, bytes_per_piece: int = 2 << 20, progress: bool = False,
            keep_work: bool = False) -> ScaleReplay:
     """Replay the history at ``source`` (folder, glob or file; local or any fsspec URL) into ``out``.
 
