@@ -51,6 +51,8 @@ def _print_state(result: Any) -> None:
     summary = sim.summary()
     print(f"Mixpanel now holds ({sim.identity_merge} ID merge): "
           + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()))
+    for reason, count in sim.dropped().items():
+        print(f"  {count} record{'s' if count != 1 else ''} dropped: {reason}")
     with pd.option_context("display.width", 160, "display.max_columns", 12, "display.max_colwidth", 40):
         events = sim.events
         if len(events):
