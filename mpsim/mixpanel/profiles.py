@@ -219,7 +219,7 @@ def apply_operations(store: dict[str, Profile], key: str, record: dict[str, Any]
     profile.properties = props
     profile.updated_seq = seq
     if journal is not None:
-        for op, name, value, before_value, after, effect in entries:
-            journal(op, name, value, None if before_value is _ABSENT else before_value,
+        for op, prop, value, before_value, after, effect in entries:
+            journal(op, prop, value, None if before_value is _ABSENT else before_value,
                     None if after is _ABSENT else copy.deepcopy(after), effect)
     return notes

@@ -416,8 +416,8 @@ class Simulator(StateViews):
                     record = {**record, "$set": {**(record.get("$set") or {}), **location}}
                     ops = operations_in(record, USER_OPERATIONS)
             seq = self._state.next_seq()
-            profile_name = key if kind == "engage" else f"{key[0]}={key[1]}"
-            sent_to = distinct_id if kind == "engage" else profile_name
+            profile_name = str(key) if kind == "engage" else f"{key[0]}={key[1]}"
+            sent_to = str(distinct_id) if kind == "engage" else profile_name
 
             def journal(op: str, prop: str | None, value: Any, before: Any, after: Any, effect: str) -> None:
                 self.journal.profile_step(seq, profile_name, sent_to, op if kind == "engage" else f"groups {op}",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.mixpanel.helpers import NOW_S, UUID, UUID2, engage, event, post, post_import, sim
+from tests.mixpanel.helpers import NOW_S, UUID, engage, event, post, post_import, sim
 
 
 def identify(anon, identified):
