@@ -336,6 +336,7 @@ class Simulator(StateViews):
                 missing = "$anon_id" if not anon else "$identified_id"
                 raise RecordError(f"properties.{missing}", f"'properties.{missing}' is invalid: must be specified")
             outcome = identity.identify(anon, identified, seq, has_profile)
+            used: tuple[str, ...] = (anon, identified)
             self._state.see(anon, identified)
         elif name == "$create_alias":
             alias = id_text(props.get("alias"), "properties.alias")
@@ -343,6 +344,7 @@ class Simulator(StateViews):
             if not alias or not original:
                 raise RecordError("properties.alias", "'properties.alias' is invalid: must be specified")
             outcome = identity.alias(original, alias, seq, has_profile)
+            used = (alias, str(original))
             self._state.see(original, alias)
         elif name == "$merge":
             ids = props.get("$distinct_ids")
@@ -350,10 +352,11 @@ class Simulator(StateViews):
                 raise RecordError("properties.$distinct_ids",
                                   "'properties.$distinct_ids' is invalid: must be a list of exactly 2 ids")
             outcome = identity.merge(ids[0], ids[1], seq, has_profile)
+            used = (ids[0], ids[1])
             self._state.see(*ids)
         else:
             return
-        self._journal_identity(name, identity_event_ids(name, props), outcome, seq)
+        self._journal_identity(name, used, outcome, seq)
         if not outcome.ok:
             props["$failure_reason"] = outcome.reason
             props["$failure_description"] = outcome.description
@@ -475,8 +478,9 @@ IGNORED_RULES: dict[tuple[str, str], str] = {
 
 def identity_event_ids(name: str, props: dict[str, Any]) -> tuple[str, ...]:
     """The two ids an identity event names, as text (what the journal shows)."""
-    if name == "$identify":
-        fields: tuple[Any, ...] = (props.get("$anon_id"), props.get("$identified_id"))
+    if name == "$identify":  # mixpanel-browser names them $anon_distinct_id and distinct_id
+        fields: tuple[Any, ...] = (props.get("$anon_id", props.get("$anon_distinct_id")),
+                                   props.get("$identified_id", props.get("distinct_id")))
     elif name == "$create_alias":
         fields = (props.get("alias"), props.get("distinct_id"))
     else:
