@@ -168,12 +168,10 @@ def apply_operations(store: dict[str, Profile], key: str, record: dict[str, Any]
         notes += OPERATIONS[op](props, record[op])
     if len(props) > MAX_PROFILE_PROPERTIES:
         raise OperationError(f"the profile would hold {len(props)} properties; the limit is {MAX_PROFILE_PROPERTIES}")
-    if profile is None:
-        if not props:
-            return notes  # a profile is only created when at least one property is set
-        profile = store[key] = Profile(key, {}, created_seq=seq)
+    if profile is None and not props:
+        return notes  # a profile is only created when at least one property is set
     if last_seen is not None:
         props["$last_seen"] = last_seen
-    profile.properties = props
-    profile.updated_seq = seq
+    # a new object, never a change in place: snapshots share the old one
+    store[key] = Profile(key, props, seq if profile is None else profile.created_seq, seq)
     return notes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 from collections.abc import Iterable
@@ -13,7 +14,8 @@ from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_ev
 from .geo import as_resolver, profile_location
 from .identity import OriginalIdentity, SimplifiedIdentity
 from .profiles import GROUP_OPERATIONS, USER_OPERATIONS, OperationError, apply_operations, operations_in
-from .state import Exchange, RecordResult, Snapshot, State, StateViews, iso_seconds
+from .log import DEFAULT_LOG_LIMIT, RequestLog
+from .state import RecordResult, Snapshot, State, StateViews, iso_seconds
 from .wire import HOSTS, Reply, WireRequest
 
 MAX_GROUP_VALUES = 300
@@ -74,12 +76,18 @@ class Simulator(StateViews):
     geo:
         An IP → location table (``{ip: {"city", "region", "country_code", "timezone"}}``) or a callable;
         without one, locations are only what the data carries (Mixpanel has an IP database, mpsim not).
+    log_limit:
+        Requests ``sim.log`` keeps (the oldest are forgotten past it); ``None`` keeps every one. The
+        default holds a million-event replay.
+    log_bodies:
+        Keep each request's body in the log too (``Exchange.body``; the oldest are dropped past 64 MiB).
     """
 
     def __init__(self, token: str | None = None, identity_merge: str = "original", api_secret: str | None = None,
                  now: Any = None, *, service_accounts: dict[str, str] | None = None, project_id: Any = None,
                  residency: str | None = None, group_keys: Iterable[str] = (),
-                 anon_id_policy: str = "uuid4+mixpanel", geo: Any = None) -> None:
+                 anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, log_limit: int | None = DEFAULT_LOG_LIMIT,
+                 log_bodies: bool = False) -> None:
         if residency not in (None, "us", "eu", "in"):
             raise ValueError(f"residency must be 'us', 'eu', 'in' or None, not {residency!r}")
         if anon_id_policy not in ("uuid4+mixpanel", "uuid4", "any"):
@@ -94,7 +102,9 @@ class Simulator(StateViews):
         self.clock = Clock(now)
         self._lock = threading.RLock()
         self._declared_keys = list(group_keys)
-        self._state = State.empty(identity_merge, anon_id_policy)
+        self.log_limit = log_limit
+        self.log_bodies = log_bodies
+        self._state = State.empty(identity_merge, anon_id_policy, self._new_log())
         self._history: list[Snapshot] = []
         self._generated_ids = 0
         self._faults: list[tuple[str | None, int]] = []
@@ -103,10 +113,13 @@ class Simulator(StateViews):
             self._state.group_keys[key] = 0
 
     # ------------------------------------------------------------------ lifecycle
+    def _new_log(self) -> RequestLog:
+        return RequestLog(self.log_limit, bodies=self.log_bodies)
+
     def reset(self) -> None:
         """Forget everything received; keep the settings (token, mode, group keys, clock)."""
         with self._lock:
-            self._state = State.empty(self.identity_merge, self.anon_id_policy)
+            self._state = State.empty(self.identity_merge, self.anon_id_policy, self._new_log())
             for key in self._declared_keys:
                 self._state.group_keys[key] = 0
             self._history.clear()
@@ -175,10 +188,9 @@ class Simulator(StateViews):
             received = self.clock.ms()
             results: list[RecordResult] = []
             reply = self._take_fault(request) or route(self, request, received, results)
-            self._state.log.append(Exchange(len(self._state.log) + 1, received, request.summary(), reply.status,
-                                            reply.body, results))
+            self._state.log.append(received, request.summary(), reply.status, reply.body, results, request.body)
             if self.record_history:
-                self._history.append(Snapshot(self._state.copy(), received, f"after request {len(self._state.log)}"))
+                self._history.append(Snapshot(self._state.copy(), received, f"after request {self._state.log.total}"))
             return reply
 
     def send(self, requests: Request | Iterable[Request]) -> list[Reply]:
@@ -332,10 +344,32 @@ class Simulator(StateViews):
             return received_ms
 
 
-def to_wire(request: Request) -> WireRequest:
-    """An ``mpsim.Request`` as the HTTP request RudderStack would make."""
-    from urllib.parse import urlencode
+#: (method, endpoint, params, headers) → a request without body: a replay sends to few distinct URLs
+_WIRE_HEADS: dict[Any, WireRequest] = {}
+_WIRE_HEADS_LIMIT = 1000
 
-    query = urlencode(request.params)
-    url = request.endpoint + ("?" + query if query else "")
-    return WireRequest(request.method, url, dict(request.headers), request.body_text().encode("utf-8"))
+
+def to_wire(request: Request) -> WireRequest:
+    """An ``mpsim.Request`` as the HTTP request RudderStack would make.
+
+    The URL and headers of the requests of one replay repeat, so they are parsed once per distinct
+    combination; only the body is new each time.
+    """
+    try:
+        key: Any = (request.method, request.endpoint, tuple(request.params.items()), tuple(request.headers.items()))
+        head = _WIRE_HEADS.get(key)
+    except TypeError:  # parameters that cannot be a key: no shortcut
+        key, head = None, None
+    if head is None:
+        from urllib.parse import urlencode
+
+        query = urlencode(request.params)
+        url = request.endpoint + ("?" + query if query else "")
+        head = WireRequest(request.method, url, dict(request.headers))
+        if key is not None and len(_WIRE_HEADS) < _WIRE_HEADS_LIMIT:
+            _WIRE_HEADS[key] = head
+    wire = copy.copy(head)
+    wire.headers = dict(head.headers)
+    wire.query = dict(head.query)
+    wire.body = request.body_text().encode("utf-8")
+    return wire
