@@ -13,6 +13,7 @@ from .errors import (
     TransformError,
 )
 from .mixpanel import MixpanelMock, MixpanelServer, MockConsumer, Reply, Simulator, Snapshot, WireRequest, mock, serve
+from .mixpanel.saved import load_snapshot
 from .replay import Replay, Step, replay
 from .request import Request
 from .rudder import BatchItem, transform, transform_batch
@@ -42,6 +43,7 @@ __all__ = [
     "Simulator",
     "Snapshot",
     "WireRequest",
+    "load_snapshot",
     "mock",
     "serve",
     "ConfigurationError",

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
 from ._js import UNDEFINED, to_string
+from ._time import clock_ms  # noqa: F401  (time arguments are read in one place)
 
 MS_PER_DAY = 86_400_000
 _MAX_TIME = 8.64e15
@@ -173,20 +173,3 @@ def to_iso(ms: float) -> str:
     s, milli = divmod(rem, 1000)
     year = f"{y:04d}" if 0 <= y <= 9999 else ("+" if y > 0 else "-") + f"{abs(y):06d}"
     return f"{year}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{milli:03d}Z"
-
-
-def clock_ms(now: Any = None) -> float:
-    """Epoch ms for a frozen clock (datetime, ISO string or epoch ms), or the real clock."""
-    if now is None:
-        return datetime.now(timezone.utc).timestamp() * 1000
-    if isinstance(now, datetime):
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=timezone.utc)
-        return now.timestamp() * 1000
-    if isinstance(now, (int, float)) and not isinstance(now, bool):
-        return float(now)
-    if isinstance(now, str):
-        value = date_ms(now)
-        if value is not None:
-            return value
-    raise ValueError(f"now must be a datetime, an ISO 8601 string or epoch milliseconds, not {now!r}")

@@ -29,7 +29,8 @@ from ._files import read_json
 from ._js import strict_equal
 from .errors import MpsimError
 from .mixpanel import Simulator, WireRequest
-from .replay import UNSET, Replay, Step, run_step, simulator_for
+from .project import check_project_keys, resolve_project
+from .replay import Replay, Step, run_step
 from .validation import validate
 
 _MISSING = object()
@@ -164,8 +165,14 @@ def _no_transform_errors(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
 
 
 def _finding(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
-    rules = sorted(run.findings.rules()) if run.findings is not None else []
-    return (e["finding"] in rules) != bool(e.get("absent")), rules
+    found = [f for f in run.findings if f.rule == e["finding"]] if run.findings is not None else []
+    if "contains" in e:
+        found = [f for f in found if e["contains"] in f"{f.message} {f.fix}"]
+        actual: Any = [f"{f.message} fix: {f.fix}" for f in run.findings.by_rule(e["finding"])] \
+            if run.findings is not None else []
+    else:
+        actual = sorted(run.findings.rules()) if run.findings is not None else []
+    return bool(found) != bool(e.get("absent")), actual
 
 
 #: expectation key → (check, how it reads)
@@ -186,7 +193,24 @@ EXPECTATIONS: dict[str, tuple[Callable[[Replay, dict[str, Any]], tuple[bool, Any
     "no_refused_merges": (_no_refusals, lambda e: "Mixpanel refuses no merge"),
     "transform_error": (_transform_error, lambda e: f"RudderStack refuses an event: {e['transform_error']}"),
     "no_transform_errors": (_no_transform_errors, lambda e: "RudderStack refuses no event"),
-    "finding": (_finding, lambda e: f"validation {'does not find' if e.get('absent') else 'finds'} {e['finding']}"),
+    "finding": (_finding, lambda e: f"validation {'does not find' if e.get('absent') else 'finds'} {e['finding']}"
+                + (f" naming {json.dumps(e['contains'])}" if "contains" in e else "")),
+}
+
+
+#: expectation key → every key an expectation of that kind may hold
+EXPECTATION_KEYS: dict[str, tuple[str, ...]] = {
+    "profile": ("profile", "property", "equals", "exists", "absent"),
+    "group": ("group", "property", "equals", "exists", "absent"),
+    "same_user": ("same_user",),
+    "different_users": ("different_users",),
+    "events": ("events", "event", "distinct_id"),
+    "group_events": ("group_events", "count"),
+    "refused_merge": ("refused_merge",),
+    "no_refused_merges": ("no_refused_merges",),
+    "transform_error": ("transform_error",),
+    "no_transform_errors": ("no_transform_errors",),
+    "finding": ("finding", "absent", "contains"),
 }
 
 
@@ -209,8 +233,52 @@ def load_bundle(path: str | Path) -> dict[str, Any]:
     bundle = read_json(path, "bundle", BundleError)
     if not isinstance(bundle, dict) or not isinstance(bundle.get("events"), list) or not bundle.get("expect"):
         raise BundleError(f"bundle {path} needs 'events' (a list) and 'expect' (a list of expectations)")
+    check_bundle_keys(bundle, str(path))
     bundle.setdefault("_path", str(path))
     return bundle
+
+
+#: Keys a bundle may have, at the top and in ``fix``; anything else is a typo that would be ignored.
+BUNDLE_KEYS = ("title", "ticket", "description", "destination", "config", "now", "project", "events", "expect",
+               "fix", "notes", "tags", "_path")
+FIX_KEYS = ("config", "project", "events", "expect", "note")
+
+
+def _unknown(keys: Any, allowed: tuple[str, ...], where: str) -> None:
+    from .project import did_you_mean
+
+    for key in keys:
+        if key not in allowed:
+            hint = did_you_mean(str(key), [a for a in allowed if not a.startswith("_")])
+            raise BundleError(f"{where} has an unknown key {key!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+                              + f"; allowed: {', '.join(a for a in allowed if not a.startswith('_'))}")
+
+
+def check_bundle_keys(bundle: dict[str, Any], name: str = "bundle") -> None:
+    """Refuse unknown keys anywhere in a bundle (top level, project, fix, expectations), listing the allowed ones."""
+    from .project import ProjectError
+
+    _unknown(bundle, BUNDLE_KEYS, name)
+    fix = bundle.get("fix") or {}
+    if not isinstance(fix, dict):
+        raise BundleError(f"{name}: 'fix' must be an object with {', '.join(FIX_KEYS)}")
+    _unknown(fix, FIX_KEYS, f"{name} 'fix'")
+    for where, block in ((f"{name} 'project'", bundle.get("project")), (f"{name} 'fix.project'", fix.get("project"))):
+        if block is None:
+            continue
+        if not isinstance(block, dict):
+            raise BundleError(f"{where} must be an object of Simulator settings")
+        try:
+            check_project_keys(block, where)
+        except ProjectError as exc:
+            raise BundleError(str(exc)) from None
+    for where, expectations in (("expect", bundle.get("expect")), ("fix.expect", fix.get("expect"))):
+        for expectation in expectations or []:
+            key = next((k for k in expectation if k in EXPECTATIONS), None) if isinstance(expectation, dict) else None
+            if key is None:
+                raise BundleError(f"{name}: unknown expectation {json.dumps(expectation)} in {where}; "
+                                  f"use one of {', '.join(EXPECTATIONS)}")
+            _unknown(expectation, EXPECTATION_KEYS[key], f"{name}: expectation {json.dumps(expectation)} in {where}")
 
 
 def _send_direct(sim: Simulator, item: dict[str, Any]) -> Step:
@@ -230,11 +298,16 @@ def _send_direct(sim: Simulator, item: dict[str, Any]) -> Step:
 
 def replay_bundle(bundle: dict[str, Any], config: dict[str, Any], events: list[Any],
                   project: dict[str, Any] | None = None) -> Replay:
-    """Replay a bundle's events under ``config`` into a simulator set up as the bundle's project."""
-    project = bundle.get("project", {}) if project is None else project
+    """Replay a bundle's events under ``config`` into a simulator set up as the bundle's project.
+
+    The project block holds ``Simulator`` settings; settings it leaves out take the Simulator's
+    defaults (not the destination's). A bundle without a project block runs against a project
+    assumed to match the destination, and its report says so.
+    """
+    project = bundle.get("project") if project is None else project
     now = bundle.get("now")
-    sim = simulator_for(config, now=now, token=project.get("token", UNSET),
-                        identity_merge=project.get("identity_merge"), group_keys=project.get("group_keys", ()))
+    target = resolve_project(project, config, where="bundle 'project'")
+    sim = target.simulator(now)
     steps = []
     for index, item in enumerate(events):
         if isinstance(item, dict) and "mixpanel" in item:
@@ -243,10 +316,9 @@ def replay_bundle(bundle: dict[str, Any], config: dict[str, Any], events: list[A
         else:
             step = run_step(sim, index, item, config, now)
         steps.append(step)
-    result = Replay(sim, steps)
+    result = Replay(sim, steps, project=target, destination=config, now=now)
     rudder_events = [e for e in events if not (isinstance(e, dict) and "mixpanel" in e)]
-    result.findings = validate(rudder_events, now=now, config=config,
-                               group_keys=project.get("group_keys") if "group_keys" in project else None)
+    result.findings = validate(rudder_events, now=now, config=config, project=target)
     return result
 
 
@@ -260,13 +332,16 @@ def repro(bundle: dict[str, Any] | str | Path) -> Report:
     """Replay a bundle as reported and, if it has a ``fix``, with the fix; check every expectation."""
     if not isinstance(bundle, dict):
         bundle = load_bundle(bundle)
+    else:
+        check_bundle_keys(bundle, str(bundle.get("_path", "bundle")))
     config = _config_of(bundle)
     reported = replay_bundle(bundle, config, bundle["events"])
     runs = [Run("as reported", reported, [check(reported, e) for e in bundle["expect"]])]
     fix = bundle.get("fix")
     if fix:
         fixed_config = {**config, **fix.get("config", {})}
-        fixed_project = {**bundle.get("project", {}), **fix.get("project", {})}
+        fixed_project = ({**bundle.get("project", {}), **fix["project"]} if "project" in fix
+                         else bundle.get("project"))
         fixed = replay_bundle(bundle, fixed_config, fix.get("events", bundle["events"]), fixed_project)
         label = "with the fix" + (f" ({fix['note']})" if fix.get("note") else "")
         runs.append(Run(label, fixed, [check(fixed, e) for e in fix.get("expect", [])]))

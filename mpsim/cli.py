@@ -79,16 +79,34 @@ def _print_state(result: Any) -> None:
                 print(f"\nMixpanel rejected part of {step.label}: {exchange_reply.body}")
 
 
-def _replay_with_progress(events: list[Any], config: Any, now: Any, identity_merge: str | None) -> Any:
+def _project_arg(args: argparse.Namespace, config: Any) -> dict[str, Any] | None:
+    """The Mixpanel project from ``--project FILE`` and ``--identity-merge`` (which sets the project's mode).
+
+    ``--identity-merge`` never changes the destination's ``identityMergeApi``: it is the Mixpanel
+    project setting. Without ``--project`` the other project settings come from the destination.
+    """
+    from .project import resolve_project, settings_from_destination
+
+    path = getattr(args, "project", None)
+    mode = getattr(args, "identity_merge", None)
+    if path is None and mode is None:
+        return None
+    project = read_json(path, "project file") if path is not None else settings_from_destination(config)
+    if not isinstance(project, dict):
+        raise MpsimError(f"{path}: a project file holds one JSON object of Simulator settings")
+    if mode is not None:
+        project = {**project, "identity_merge": mode}
+    resolve_project(project, where=str(path or "project"))  # unknown keys and bad values: one clear line
+    return project
+
+
+def _replay_with_progress(events: list[Any], config: Any, now: Any, project: dict[str, Any] | None) -> Any:
     from tqdm import tqdm
 
-    from .replay import replay, simulator_for
+    from .replay import replay
 
-    if identity_merge:
-        config = {**(config.get("Config", config) if isinstance(config, dict) else {}), "identityMergeApi": identity_merge}
-    sim = simulator_for(config, now=now)
     progress = tqdm(events, desc="replaying", unit="event", disable=len(events) < 500, file=sys.stderr)
-    return replay(progress, config, sim=sim, now=now)
+    return replay(progress, config, project=project, now=now)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -97,17 +115,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     events = list(read_events(args.events))
     config = read_json(args.config, "config file") if args.config else {}
-    result = _replay_with_progress(events, config, args.now, args.identity_merge)
+    project = _project_arg(args, config)
+    result = _replay_with_progress(events, config, args.now, project)
     print(f"{len(events)} RudderStack events → {sum(len(s.requests) for s in result.steps)} Mixpanel requests\n")
     _print_state(result)
-    _print_findings(events, config, args.now)
+    _print_findings(events, config, args.now, project)
     return 0
 
 
-def _print_findings(events: list[Any], config: Any, now: Any) -> None:
+def _print_findings(events: list[Any], config: Any, now: Any, project: Any = None) -> None:
     from .validation import validate
 
-    findings = validate(events, now=now, config=config)
+    findings = validate(events, now=now, config=config, project=project)
+    for note in findings.notes:
+        print(f"\n{note}")
     print(f"\nFindings: {len(findings.errors)} errors, {len(findings.warnings)} warnings")
     if findings:
         print(findings.summary().to_string(index=False))
@@ -160,8 +181,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     items = list(read_events(args.file))
     config = read_json(args.config, "config file") if args.config else None
     group_keys = [k.strip() for k in args.group_keys.split(",") if k.strip()] if args.group_keys is not None else None
+    project = _project_arg(args, config) if args.project is not None or config is not None else None
     findings = validate(items, endpoint=args.endpoint, now=args.now, token=args.token, config=config,
-                        identity_merge=args.identity_merge, group_keys=group_keys)
+                        identity_merge=args.identity_merge, group_keys=group_keys, project=project)
     print(f"{len(items)} records checked: {len(findings.errors)} errors, {len(findings.warnings)} warnings, "
           f"{len(findings) - len(findings.errors) - len(findings.warnings)} notes")
     if findings:
@@ -184,14 +206,24 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_repro(args: argparse.Namespace) -> int:
     """Replay support-case bundles; exit 1 when an expectation is not met."""
-    from .bundles import repro
+    from .bundles import load_bundle, repro
 
+    project = read_json(args.project, "project file") if args.project else None
     failed = False
     for path in args.bundles:
-        report = repro(path)
+        bundle = load_bundle(path)
+        if project is not None:
+            bundle["project"] = project
+        report = repro(bundle)
         print(report.text() + "\n")
         failed |= not report.ok
     return 1 if failed else 0
+
+
+PROJECT_HELP = ("Mixpanel project settings JSON file (Simulator settings: token, identity_merge, residency, "
+                "group_keys, api_secret, ...); default: assumed to match the destination")
+IDENTITY_MERGE_HELP = ("the Mixpanel project's ID-merge setting (overrides --project's identity_merge); the "
+                       "destination's own setting stays as --config says")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,8 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="replay a log through RudderStack's transformer into a simulated Mixpanel")
     p.add_argument("events", help="events file: JSON Lines, a JSON array or one JSON object (- for stdin)")
     p.add_argument("--config", help="destination JSON file: RudderStack's destination object or its Config")
-    p.add_argument("--identity-merge", choices=["original", "simplified"],
-                   help="override the destination's identity merge mode")
+    p.add_argument("--project", help=PROJECT_HELP)
+    p.add_argument("--identity-merge", choices=["original", "simplified", "legacy"], help=IDENTITY_MERGE_HELP)
     p.add_argument("--now", help="freeze the clock (ISO 8601)")
     p.set_defaults(func=cmd_simulate)
 
@@ -226,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--endpoint", choices=["track", "import", "engage", "groups"], help="where the records go")
     p.add_argument("--config", help="RudderStack destination JSON, used to transform RudderStack events")
     p.add_argument("--token", help="the project token, to catch records sent with another one")
-    p.add_argument("--identity-merge", choices=["original", "simplified"])
+    p.add_argument("--project", help=PROJECT_HELP)
+    p.add_argument("--identity-merge", choices=["original", "simplified", "legacy"], help=IDENTITY_MERGE_HELP)
     p.add_argument("--group-keys", help="the group keys declared in the Mixpanel project, comma-separated")
     p.add_argument("--now", help="the clock for time rules (ISO 8601)")
     p.add_argument("--details", action="store_true", help="print every finding (default: the first --limit)")
@@ -240,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("repro", help="replay support-case bundles and check their expectations")
     p.add_argument("bundles", nargs="+", help="bundle JSON files (see fixtures/cases/)")
+    p.add_argument("--project", help="Mixpanel project settings JSON file; replaces each bundle's 'project' block")
     p.set_defaults(func=cmd_repro)
 
     p = sub.add_parser("demo", help="replay the built-in sample session")

@@ -12,7 +12,7 @@ import difflib
 import html
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._js import strict_equal
@@ -265,13 +265,21 @@ class Comparison:
     state: Diff
     a: Any
     b: Any
+    #: one line per side whose Mixpanel project was assumed from its destination
+    notes: list[str] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
-        return ("<div class='mpsim-comparison'><h4>Requests Mixpanel receives</h4>" + self.requests._repr_html_()
+        notes = "".join(f"<p class='mpsim-note'>{html.escape(n)}</p>" for n in self.notes)
+        return ("<div class='mpsim-comparison'>" + notes + "<h4>Requests Mixpanel receives</h4>" + self.requests._repr_html_()
                 + "<h4>What Mixpanel holds</h4>" + self.state._repr_html_() + "</div>")
 
     def __repr__(self) -> str:
         return f"Comparison(requests={self.requests!r}, state={self.state!r})"
+
+    def to_text(self) -> str:
+        """The notes, then what differs in the requests and in what Mixpanel holds."""
+        return "\n".join([*self.notes, "Requests Mixpanel receives:", self.requests.to_text(),
+                          "What Mixpanel holds:", self.state.to_text()])
 
 
 def _step_payload(step: Any) -> Any:
@@ -281,16 +289,26 @@ def _step_payload(step: Any) -> Any:
 
 
 def compare_configs(events: list[dict[str, Any]], config_a: dict[str, Any], config_b: dict[str, Any], *,
-                    now: Any = None) -> Comparison:
+                    project: Any = None, now: Any = None) -> Comparison:
     """Replay ``events`` under two destination configs; diff the requests and the resulting Mixpanel state.
 
-    Typical uses: Original vs Simplified ID merge, old vs new name mapping, two group-key settings.
+    ``project`` (a dict of Simulator settings, or a Simulator whose settings are copied) is the
+    Mixpanel project *both* sides send to: a destination setting that the project ignores then
+    shows as what it is. Without it, each side's project is assumed to match its own destination,
+    and ``Comparison.notes`` says so. Typical uses: Original vs Simplified ID merge, old vs new name
+    mapping, two group-key settings.
     """
+    from .project import resolve_project
     from .replay import replay
 
-    first, second = replay(events, config_a, now=now), replay(events, config_b, now=now)
+    shared = None if project is None else resolve_project(project)
+    settings = None if shared is None else dict(shared.settings)
+    first = replay(events, config_a, project=settings, now=now)
+    second = replay(events, config_b, project=settings, now=now)
     rows: list[Change] = []
     for step_a, step_b in zip(first.steps, second.steps, strict=True):
         rows += [Change(c.path, c.kind, c.before, c.after, "event", step_a.label)
                  for c in changes(_step_payload(step_a), _step_payload(step_b))]
-    return Comparison(Diff(rows, ("config A", "config B")), diff_states(first.sim, second.sim), first, second)
+    notes = [f"config {side}: {r.project.note}" for side, r in (("A", first), ("B", second))
+             if r.project is not None and r.project.note]
+    return Comparison(Diff(rows, ("config A", "config B")), diff_states(first.sim, second.sim), first, second, notes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,9 +12,9 @@ from typing import Any
 from ._files import read_text
 from .errors import MpsimError, TransformError
 from .mixpanel import Reply, Simulator
+from .project import Project, ProjectError, resolve_project
 from .request import Request
 from .rudder import transform
-from .rudder.common import Settings
 
 UNSET: Any = object()
 
@@ -48,8 +48,28 @@ class Replay:
 
     sim: Simulator
     steps: list[Step]
-    #: validation findings for the replayed events, when the caller asked for them
-    findings: Any = None
+    #: validation findings, when already known (otherwise worked out on first use of ``findings``)
+    known_findings: Any = None
+    #: the Mixpanel project the events were sent to (``project.assumed`` when taken from the destination)
+    project: Project | None = None
+    #: the RudderStack destination config the events were transformed with
+    destination: Any = None
+    now: Any = None
+
+    @property
+    def findings(self) -> Any:
+        """What validation finds in the replayed events: per event, cross-event, and project vs destination."""
+        if self.known_findings is None:
+            from .validation import validate
+
+            events = [s.message for s in self.steps if not (isinstance(s.message, dict) and "mixpanel" in s.message)]
+            self.known_findings = validate(events, now=self.now if self.now is not None else self.sim.now_ms,
+                                           config=self.destination or {}, project=self.project)
+        return self.known_findings
+
+    @findings.setter
+    def findings(self, value: Any) -> None:
+        self.known_findings = value
 
     def step_diff(self, index: int) -> Any:
         """What step ``index`` changed in Mixpanel's state (needs ``replay(..., history=True)``)."""
@@ -72,44 +92,67 @@ class Replay:
         """Steps whose requests Mixpanel did not fully accept."""
         return [s for s in self.steps if s.error is None and not all(r.ok for r in s.replies)]
 
+    def summary_lines(self) -> list[str]:
+        """The replay in a few lines: counts, the project note when it was assumed, findings."""
+        lines = [f"{len(self.steps)} events replayed, {sum(len(s.requests) for s in self.steps)} requests, "
+                 f"{len(self.transform_errors)} transform errors, {len(self.rejected)} rejected by Mixpanel."]
+        if self.project is not None and self.project.note:
+            lines.append(self.project.note)
+        if self.known_findings is not None and len(self.known_findings):
+            lines.append(f"findings: {len(self.findings.errors)} errors, {len(self.findings.warnings)} warnings "
+                         f"({', '.join(sorted(self.findings.rules()))})")
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join(self.summary_lines())
+
     def _repr_html_(self) -> str:
         problems = "".join(f"<li>{html.escape(s.label)}: {html.escape(s.error.message if s.error else '')}</li>"
                            for s in self.transform_errors)
-        return (f"<p>{len(self.steps)} events replayed, {sum(len(s.requests) for s in self.steps)} requests, "
-                f"{len(self.transform_errors)} transform errors, {len(self.rejected)} rejected by Mixpanel.</p>"
+        return ("".join(f"<p>{html.escape(line)}</p>" for line in self.summary_lines())
                 + (f"<ul>{problems}</ul>" if problems else "") + self.sim._repr_html_())
 
 
 def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None = None, *,
-           sim: Simulator | None = None, now: Any = None, history: bool = False) -> Replay:
-    """Transform each RudderStack event and send the requests to ``sim`` (a new one by default).
+           project: Mapping[str, Any] | Simulator | Project | None = None, sim: Simulator | None = None,
+           now: Any = None, history: bool = False) -> Replay:
+    """Transform each RudderStack event with ``destination`` and send the requests to the ``project``.
 
-    A new simulator takes the token and ID-merge mode from the destination config and freezes its
-    clock at ``now``. A transform error is recorded on its step and the replay goes on. With
-    ``history=True`` every step keeps a snapshot of the state after it, so
-    ``mpsim.diff(steps[i - 1].snapshot, steps[i].snapshot)`` shows what one event changed.
+    ``project`` is the Mixpanel side: a dict of ``Simulator`` settings (``token``, ``identity_merge``,
+    ``residency``, ``group_keys``, ``api_secret``, …) or a ``Simulator``. It is set in Mixpanel, not
+    in RudderStack, so it is never taken from the destination silently: without it the project is
+    *assumed* to match the destination and the replay's summary says so (``Replay.project.note``).
+    ``sim`` is the simulator to send to (its settings are then the project). The clock is frozen at
+    ``now``. A transform error is recorded on its step and the replay goes on. With
+    ``history=True`` every step keeps a snapshot of the state after it, so ``replay.step_diff(i)``
+    shows what one event changed.
     """
     if isinstance(events, dict):
         events = [events]  # one event
-    if sim is None:
-        sim = simulator_for(destination, now=now)
+    if sim is not None and project is not None and project is not sim:
+        raise ProjectError("give the project as project= (settings or a Simulator) or sim=, not both")
+    target = resolve_project(sim if sim is not None else project, destination)
+    sim = target.simulator(now)
     steps = []
     for index, message in enumerate(events):
         step = run_step(sim, index, message, destination, now)
         if history:
             step.snapshot = sim.snapshot(step.label)
         steps.append(step)
-    return Replay(sim, steps)
+    return Replay(sim, steps, project=target, destination=destination, now=now)
 
 
 def simulator_for(destination: dict[str, Any] | None, *, now: Any = None, token: Any = UNSET,
-                  identity_merge: str | None = None, group_keys: Iterable[str] = ()) -> Simulator:
-    """A simulator set up like the Mixpanel project a destination config points at."""
-    settings = Settings.from_destination(destination)
-    if token is UNSET:
-        token = settings.token if isinstance(settings.token, str) and settings.token else None
-    mode = identity_merge or ("simplified" if settings.simplified else "original")
-    return Simulator(token=token, identity_merge=mode, now=now, group_keys=group_keys)
+                  identity_merge: str | None = None, group_keys: Iterable[str] | None = None,
+                  project: Mapping[str, Any] | None = None) -> Simulator:
+    """A simulator set up as ``project``, or as the project the destination points at (assumed).
+
+    ``token``, ``identity_merge`` and ``group_keys`` override single project settings.
+    """
+    settings = dict(resolve_project(project, destination).settings)
+    overrides = {"token": token, "identity_merge": identity_merge, "group_keys": group_keys}
+    settings.update({k: v for k, v in overrides.items() if v is not None and v is not UNSET})
+    return resolve_project(settings).simulator(now)
 
 
 def run_step(sim: Simulator, index: int, message: Any, destination: dict[str, Any] | None, now: Any) -> Step:

@@ -88,7 +88,8 @@ def test_simulate_replays_jsonl_with_errors_reported(tmp_path, capsys):
     ]
     events = tmp_path / "log.jsonl"
     events.write_text("\n".join(json.dumps(x) for x in lines))
-    config = write(tmp_path, "c.json", {"token": "t"})
+    # --identity-merge is the Mixpanel project's mode; the destination says what RudderStack sends
+    config = write(tmp_path, "c.json", {"token": "t", "identityMergeApi": "simplified"})
     assert main(["simulate", str(events), "--config", config, "--identity-merge", "simplified",
                  "--now", "2024-03-02T00:00:00Z"]) == 0
     out = capsys.readouterr().out

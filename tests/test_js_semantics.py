@@ -98,7 +98,8 @@ def test_clock_accepts_datetimes_strings_and_numbers():
     from datetime import datetime, timezone
     assert _dates.clock_ms(datetime(2020, 1, 1, tzinfo=timezone.utc)) == 1577836800000
     assert _dates.clock_ms("2020-01-01T00:00:00Z") == 1577836800000
-    assert _dates.clock_ms(5) == 5
+    assert _dates.clock_ms(5) == 5000  # seconds below 1e10, as for an event's time (mpsim._time)
+    assert _dates.clock_ms(1577836800000) == 1577836800000
     assert math.isfinite(_dates.clock_ms())
     with pytest.raises(ValueError, match="now must be"):
         _dates.clock_ms("yesterday")

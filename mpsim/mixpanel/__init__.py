@@ -2,9 +2,11 @@
 
 from .consumer import MockConsumer
 from .mock import MixpanelMock, mock
+from .saved import load_snapshot
 from .server import MixpanelServer, serve
 from .simulator import Simulator
 from .state import Snapshot
 from .wire import Reply, WireRequest
 
-__all__ = ["MockConsumer", "MixpanelMock", "MixpanelServer", "Reply", "Simulator", "Snapshot", "WireRequest", "mock", "serve"]
+__all__ = ["MockConsumer", "MixpanelMock", "MixpanelServer", "Reply", "Simulator", "Snapshot", "WireRequest", "load_snapshot", "mock",
+           "serve"]

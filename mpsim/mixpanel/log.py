@@ -10,7 +10,7 @@ are bounded by ``body_bytes``. Reading gives :class:`Exchange` records, built on
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -100,6 +100,14 @@ class RequestLog(Sequence[Exchange]):
             self.dropped += 1
         while self._body_total > self.body_bytes and self._bodies:
             self._forget_body(self._bodies.popleft())
+
+    def extend(self, exchanges: Iterable[Exchange]) -> None:
+        """Append exchanges read back from somewhere (a saved state), keeping their numbering."""
+        for exchange in exchanges:
+            if not self._rows and exchange.seq > 1:
+                self.dropped = exchange.seq - 1
+            self.append(exchange.received_ms, exchange.request, exchange.status, exchange.reply,
+                         exchange.records, exchange.body)
 
     def _forget_body(self, seq: int) -> None:
         position = seq - self.dropped - 1

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._dates import clock_ms
+from .._time import clock_ms
 from ..request import Request
 from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_event, id_text
 from .geo import as_resolver, profile_location
@@ -63,7 +64,8 @@ class Simulator(StateViews):
     api_secret:
         The project secret, accepted as /import Basic-auth user name.
     now:
-        Freezes the clock (datetime, ISO 8601 string or epoch ms); ``None`` follows real time.
+        Freezes the clock (datetime, ISO 8601 string, epoch seconds or ms: ``abs(t) < 1e10`` is
+        seconds, as for an event's ``time``); ``None`` follows real time.
     service_accounts:
         ``{username: secret}`` accepted on /import together with ``?project_id=<project_id>``.
     residency:
@@ -76,6 +78,10 @@ class Simulator(StateViews):
     geo:
         An IP → location table (``{ip: {"city", "region", "country_code", "timezone"}}``) or a callable;
         without one, locations are only what the data carries (Mixpanel has an IP database, mpsim not).
+    state:
+        Start from a saved state instead of an empty project: a ``Snapshot``, the dict of
+        ``Snapshot.to_dict()``, its JSON text or a file path (see :meth:`from_snapshot`, which also
+        takes the settings the state was saved with). ``identity_merge`` then defaults to the state's.
     log_limit:
         Requests ``sim.log`` keeps (the oldest are forgotten past it); ``None`` keeps every one. The
         default holds a million-event replay.
@@ -83,11 +89,11 @@ class Simulator(StateViews):
         Keep each request's body in the log too (``Exchange.body``; the oldest are dropped past 64 MiB).
     """
 
-    def __init__(self, token: str | None = None, identity_merge: str = "original", api_secret: str | None = None,
+    def __init__(self, token: str | None = None, identity_merge: str | None = None, api_secret: str | None = None,
                  now: Any = None, *, service_accounts: dict[str, str] | None = None, project_id: Any = None,
                  residency: str | None = None, group_keys: Iterable[str] = (),
-                 anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, log_limit: int | None = DEFAULT_LOG_LIMIT,
-                 log_bodies: bool = False) -> None:
+                 anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, state: Any = None,
+                 log_limit: int | None = DEFAULT_LOG_LIMIT, log_bodies: bool = False) -> None:
         if residency not in (None, "us", "eu", "in"):
             raise ValueError(f"residency must be 'us', 'eu', 'in' or None, not {residency!r}")
         if anon_id_policy not in ("uuid4+mixpanel", "uuid4", "any"):
@@ -99,18 +105,56 @@ class Simulator(StateViews):
         self.residency = residency
         self.anon_id_policy = anon_id_policy
         self.geo = as_resolver(geo)
+        self._geo_table = dict(geo) if isinstance(geo, Mapping) else None
         self.clock = Clock(now)
         self._lock = threading.RLock()
         self._declared_keys = list(group_keys)
         self.log_limit = log_limit
         self.log_bodies = log_bodies
-        self._state = State.empty(identity_merge, anon_id_policy, self._new_log())
+        self._state = self._starting_state(state, identity_merge, anon_id_policy, self._new_log())
         self._history: list[Snapshot] = []
-        self._generated_ids = 0
         self._faults: list[tuple[str | None, int]] = []
         self.record_history = False
         for key in self._declared_keys:
-            self._state.group_keys[key] = 0
+            self._state.group_keys.setdefault(key, 0)
+
+    @staticmethod
+    def _starting_state(saved: Any, identity_merge: str | None, anon_id_policy: str, log: RequestLog) -> State:
+        if saved is None:
+            return State.empty(identity_merge or "original", anon_id_policy, log)
+        from .saved import load_snapshot
+
+        snapshot = saved if isinstance(saved, Snapshot) else load_snapshot(saved)
+        mode = snapshot.identity_merge
+        if identity_merge not in (None, mode):
+            raise ValueError(f"identity_merge={identity_merge!r} does not match the saved state's {mode!r} ID merge: "
+                             "a project's ID-merge mode cannot change under its data")
+        return snapshot._state.copy()
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Any, **settings: Any) -> Simulator:
+        """A simulator that resumes a saved state: same data, same settings unless ``settings`` override them.
+
+        ``snapshot`` is a ``Snapshot``, a dict from ``Snapshot.to_dict()``, its JSON text or a file
+        path. The restored simulator answers further input exactly as the original would
+        (deduplication, identity clusters, profiles, generated ids). A ``geo`` callable is not
+        saved: pass it again.
+        """
+        from .saved import load_snapshot
+
+        snap = snapshot if isinstance(snapshot, Snapshot) else load_snapshot(snapshot)
+        known = inspect.signature(cls).parameters
+        saved = {k: v for k, v in snap.settings.items() if k in known}
+        return cls(**{**saved, **settings, "state": snap})
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What this simulator was made with, as JSON data (``Simulator(**sim.settings)`` makes a twin)."""
+        return {"token": self.token, "identity_merge": self.identity_merge, "api_secret": self.api_secret,
+                "service_accounts": dict(self.service_accounts), "project_id": self.project_id,
+                "residency": self.residency, "group_keys": list(self._declared_keys),
+                "anon_id_policy": self.anon_id_policy, "geo": self._geo_table,
+                "now": self.clock.ms() if self.clock.frozen else None}
 
     # ------------------------------------------------------------------ lifecycle
     def _new_log(self) -> RequestLog:
@@ -123,17 +167,21 @@ class Simulator(StateViews):
             for key in self._declared_keys:
                 self._state.group_keys[key] = 0
             self._history.clear()
-            self._generated_ids = 0
 
     def snapshot(self, label: str | None = None) -> Snapshot:
         """An immutable copy of the current state, readable like the simulator."""
         with self._lock:
-            return Snapshot(self._state.copy(), self.clock.ms(), label)
+            return Snapshot(self._state.copy(), self.clock.ms(), label, self.settings)
 
     @property
     def history(self) -> list[Snapshot]:
         """Snapshots taken after each request while ``record_history`` is on (for stepping through a replay)."""
         return list(self._history)
+
+    @property
+    def declared_group_keys(self) -> list[str]:
+        """The group keys declared in the project's settings, in the order they were declared."""
+        return list(self._declared_keys)
 
     def add_group_key(self, key: str) -> None:
         """Declare a group key: events ingested from now on join groups through this property."""
@@ -147,8 +195,8 @@ class Simulator(StateViews):
         Mixpanel makes a random one; the simulator makes a reproducible one (32 hex characters,
         like the official client's), so notebooks and tests see the same ids on every run.
         """
-        self._generated_ids += 1
-        return hashlib.md5(f"mpsim-insert-id:{self._generated_ids}".encode()).hexdigest()
+        self._state.generated_ids += 1
+        return hashlib.md5(f"mpsim-insert-id:{self._state.generated_ids}".encode()).hexdigest()
 
     @property
     def now_ms(self) -> int:
@@ -190,7 +238,8 @@ class Simulator(StateViews):
             reply = self._take_fault(request) or route(self, request, received, results)
             self._state.log.append(received, request.summary(), reply.status, reply.body, results, request.body)
             if self.record_history:
-                self._history.append(Snapshot(self._state.copy(), received, f"after request {self._state.log.total}"))
+                self._history.append(Snapshot(self._state.copy(), received, f"after request {self._state.log.total}",
+                                              self.settings))
             return reply
 
     def send(self, requests: Request | Iterable[Request]) -> list[Reply]:

@@ -36,6 +36,7 @@ class State:
     seen_ids: dict[str, None] = field(default_factory=dict)  # every distinct id seen, in order
     log: RequestLog = field(default_factory=RequestLog)
     seq: int = 0
+    generated_ids: int = 0  # $insert_ids made for /track events without one (part of the state: saved with it)
     #: views built from this state (tables, deduplicated positions), valid until the next change
     view_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -76,6 +77,7 @@ class State:
             seen_ids=dict(self.seen_ids),
             log=self.log.copy(),
             seq=self.seq,
+            generated_ids=self.generated_ids,
         )
 
 
@@ -297,10 +299,25 @@ class StateViews:
 class Snapshot(StateViews):
     """A frozen copy of a simulator's state, readable like the simulator itself."""
 
-    def __init__(self, state: State, now_ms: int, label: str | None = None) -> None:
+    def __init__(self, state: State, now_ms: int, label: str | None = None,
+                 settings: dict[str, Any] | None = None) -> None:
         self._state = state
         self.taken_ms = now_ms
         self.label = label
+        #: the simulator's settings when it was taken (token, mode, …), so a saved state can be resumed
+        self.settings: dict[str, Any] = dict(settings or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The state and settings as plain JSON data; ``mpsim.load_snapshot`` reads it back."""
+        from .saved import snapshot_to_dict
+
+        return snapshot_to_dict(self)
+
+    def to_json(self, indent: int | None = None) -> str:
+        """:meth:`to_dict` as JSON text (write it to a file to save the state)."""
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     def __repr__(self) -> str:
         return f"Snapshot({self.label or iso_seconds(self.taken_ms)}: {self.summary()})"

@@ -124,7 +124,8 @@ def _group_keys_seen(items: list[Any], config: Mapping[str, Any] | None) -> froz
 
 def validate(obj: Any, *, endpoint: str | None = None, now: Any = None, token: str | None = None,
              identity_merge: str | None = None, group_keys: Iterable[str] | None = None,
-             config: Mapping[str, Any] | None = None, rules: Iterable[Rule] = ()) -> Findings:
+             config: Mapping[str, Any] | None = None, project: Any = None,
+             rules: Iterable[Rule] = ()) -> Findings:
     """Check data against Mixpanel's rules (and RudderStack's, for RudderStack events).
 
     Parameters
@@ -135,33 +136,46 @@ def validate(obj: Any, *, endpoint: str | None = None, now: Any = None, token: s
         ``track``, ``import``, ``engage`` or ``groups`` where it matters (requests carry their own).
     now:
         The clock for time rules (datetime, ISO string or epoch ms); the real clock by default.
-    token, identity_merge, group_keys:
-        The project's token, ID-merge mode and declared group keys, for the rules that need them.
     config:
-        RudderStack destination config used to transform RudderStack events (and as the source of
-        the token, mode and group keys when they are not given).
+        RudderStack destination config (or destination object) used to transform RudderStack events.
+    project:
+        The Mixpanel project the data goes to: a dict of ``Simulator`` settings (``token``,
+        ``identity_merge``, ``residency``, ``group_keys``, …) or a ``Simulator``. With both ``config``
+        and ``project``, the findings include where the two disagree. Without a project it is assumed
+        to match ``config`` and ``Findings.notes`` says so.
+    token, identity_merge, group_keys:
+        Single project settings; they override ``project`` (kept for callers that know only these).
     rules:
         Extra rules for this call only.
     """
-    if config is not None and "Config" in config and isinstance(config["Config"], Mapping):
-        config = config["Config"]
-    if identity_merge is None and config is not None:
-        identity_merge = "simplified" if config.get("identityMergeApi") == "simplified" else "original"
-    if token is None and config is not None and isinstance(config.get("token"), str):
-        token = config["token"]
+    from ..project import destination_config, resolve_project
+
+    raw_destination = config
+    config = destination_config(config) if config is not None else None
+    target = resolve_project(project, config) if project is not None or config is not None else None
+    notes = [target.note] if target is not None and target.note else []
+    if target is not None:
+        token = token if token is not None else target.token
+        identity_merge = identity_merge or target.identity_merge
+        if group_keys is None and not target.assumed:
+            group_keys = target.group_keys
     items = obj if isinstance(obj, list) else [obj]
     index_of = (lambda i: i) if isinstance(obj, list) else (lambda i: None)
     now_ms = int(clock_ms(now))
     all_rules = active_rules() + list(rules)
-    base = {"now_ms": now_ms, "token": token, "identity_merge": identity_merge,
+    base: dict[str, Any] = {"now_ms": now_ms, "token": token, "identity_merge": identity_merge,
             "group_keys": None if group_keys is None else frozenset(group_keys),
             "seen_group_keys": _group_keys_seen(items, config), "config": config,
-            "transform_config": {"token": token or "mpsim-validate", **(config or {})}}
+            "transform_config": {"token": token or "mpsim-validate", **(config or {})},
+            "project": target}
     findings: list[Finding] = []
+    if target is not None and config is not None and not target.assumed:
+        setup = {"destination": raw_destination, "config": config, "project": target.settings}
+        findings += _check_record(setup, "setup", Context("setup", setup, **base), "", None, all_rules)
     for i, item in enumerate(items):
         prefix = f"$[{i}]" if isinstance(obj, list) else ""
         findings += _validate_one(item, endpoint, base, prefix, index_of(i), all_rules)
-    return Findings(findings)
+    return Findings(findings, notes)
 
 
 def _validate_one(item: Any, endpoint: str | None, base: dict[str, Any], prefix: str, index: int | None,

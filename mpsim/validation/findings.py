@@ -56,7 +56,9 @@ def _short(value: Any, limit: int = 80) -> str:
 class Findings:
     """The findings of one validation: iterable, a pandas table, an HTML table in notebooks."""
 
-    def __init__(self, findings: list[Finding]) -> None:
+    def __init__(self, findings: list[Finding], notes: list[str] | None = None) -> None:
+        #: lines every summary shows besides the findings (e.g. that the project settings were assumed)
+        self.notes: list[str] = list(notes or [])
         order = {s: i for i, s in enumerate(SEVERITIES)}
         self._items = sorted(findings, key=lambda f: (f.record if f.record is not None else -1,
                                                       order.get(f.severity, 9)))
@@ -107,18 +109,19 @@ class Findings:
 
     def __str__(self) -> str:
         if not self._items:
-            return "No findings."
+            return "\n".join(["No findings.", *self.notes])
         lines = []
         for f in self._items:
             where = f"[{f.record}] " if f.record is not None else ""
             lines.append(f"{f.severity.upper():7} {where}{f.rule} at {f.path}: {f.message}")
             if f.fix:
                 lines.append(f"        fix: {f.fix}")
-        return "\n".join(lines)
+        return "\n".join(lines + self.notes)
 
     def _repr_html_(self) -> str:
+        notes = "".join(f"<p class='mpsim-note'>{html.escape(n)}</p>" for n in self.notes)
         if not self._items:
-            return "<p class='mpsim-findings'>No findings: Mixpanel will take this data as it is.</p>"
+            return "<p class='mpsim-findings'>No findings: Mixpanel will take this data as it is.</p>" + notes
         rows = []
         for f in self._items:
             colour = _COLOURS.get(f.severity, "#333")
@@ -133,5 +136,5 @@ class Findings:
                 f"<td>{html.escape(f.fix)}</td>"
                 "</tr>")
         head = "".join(f"<th>{h}</th>" for h in ("record", "severity", "rule", "path", "value", "message", "fix"))
-        return (f"<div class='mpsim-findings'><p>{len(self.errors)} errors, {len(self.warnings)} warnings</p>"
+        return (f"<div class='mpsim-findings'><p>{len(self.errors)} errors, {len(self.warnings)} warnings</p>{notes}"
                 f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")

@@ -51,6 +51,8 @@ class Context:
     config: Mapping[str, Any] | None = None
     #: the config RudderStack events are transformed with (``config`` plus a token if it has none)
     transform_config: Mapping[str, Any] | None = None
+    #: the Mixpanel project (``mpsim.project.Project``), given or assumed from the destination
+    project: Any = None
 
 
 Check = Callable[[Any, Any, Context], "str | None"]
