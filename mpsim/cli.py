@@ -117,7 +117,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     config = read_json(args.config, "config file") if args.config else {}
     project = _project_arg(args, config)
     result = _replay_with_progress(events, config, args.now, project)
-    print(f"{len(events)} RudderStack events → {sum(len(s.requests) for s in result.steps)} Mixpanel requests\n")
+    print(f"{len(events)} RudderStack events → {sum(s.request_count for s in result.steps)} Mixpanel requests\n")
     _print_state(result)
     _print_findings(events, config, args.now, project)
     return 0

@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import sys
 from array import array
-from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any
 
 from .events import StoredEvent
+from .lazy import LazySequence
 
 _ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _DECODE = json.JSONDecoder().decode
@@ -95,7 +95,7 @@ class EventStore:
         keys, from_column = self.shapes[self.shape_of[index]]
         values = iter(_DECODE(self.values[index]))
         if not from_column:
-            return dict(zip(keys, values))
+            return dict(zip(keys, values, strict=True))
         column = {"time": self.times[index], "distinct_id": self.distinct_ids[index],
                   "$insert_id": self.insert_ids[index], "$mp_api_endpoint": self.hosts[index],
                   "$mp_api_timestamp_ms": self.received[index], "$import": True}
@@ -117,7 +117,7 @@ class EventStore:
         return out
 
 
-class EventsView(Sequence[StoredEvent]):
+class EventsView(LazySequence[StoredEvent]):
     """The first ``len(self)`` events of a store: the live project's events, or a snapshot's.
 
     Indexing and iteration decode events on the way out; the columns (``store``) are for readers
@@ -125,6 +125,7 @@ class EventsView(Sequence[StoredEvent]):
     """
 
     __slots__ = ("store", "_length")
+    item_name = "event"
 
     def __init__(self, store: EventStore | None = None, length: int | None = None) -> None:
         self.store = store if store is not None else EventStore()
@@ -133,25 +134,8 @@ class EventsView(Sequence[StoredEvent]):
     def __len__(self) -> int:
         return self._length
 
-    @overload
-    def __getitem__(self, index: int) -> StoredEvent: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[StoredEvent]: ...
-
-    def __getitem__(self, index: int | slice) -> StoredEvent | list[StoredEvent]:
-        if isinstance(index, slice):
-            return [self.store.event(i) for i in range(*index.indices(self._length))]
-        if index < 0:
-            index += self._length
-        if not 0 <= index < self._length:
-            raise IndexError("event index out of range")
+    def _item(self, index: int) -> StoredEvent:
         return self.store.event(index)
-
-    def __iter__(self) -> Iterator[StoredEvent]:
-        event = self.store.event
-        for i in range(self._length):
-            yield event(i)
 
     def append(self, event: StoredEvent) -> None:
         if self._length != len(self.store):  # a snapshot written to: it gets its own columns first
@@ -176,7 +160,7 @@ class EventsView(Sequence[StoredEvent]):
         """
         s = self.store
         n = self._length
-        keys = list(zip(s.names[:n], s.distinct_ids[:n], s.times[:n], s.insert_ids[:n]))
+        keys = list(zip(s.names[:n], s.distinct_ids[:n], s.times[:n], s.insert_ids[:n], strict=True))
         latest: dict[Any, int] = {}
         generated = s.generated
         for i, key in enumerate(keys):

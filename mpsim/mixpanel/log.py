@@ -10,9 +10,11 @@ are bounded by ``body_bytes``. Reading gives :class:`Exchange` records, built on
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any
+
+from .lazy import LazySequence
 
 #: Requests kept by default: a million RudderStack events make about 1.5 million requests.
 DEFAULT_LOG_LIMIT = 2_000_000
@@ -61,8 +63,10 @@ def _fates(results: list[RecordResult]) -> tuple[Any, ...]:
     return tuple(results)
 
 
-class RequestLog(Sequence[Exchange]):
+class RequestLog(LazySequence[Exchange]):
     """The bounded, compact log behind ``sim.log``."""
+
+    item_name = "log"
 
     def __init__(self, limit: int | None = DEFAULT_LOG_LIMIT, *, bodies: bool = False,
                  body_bytes: int = DEFAULT_BODY_BYTES) -> None:
@@ -126,32 +130,13 @@ class RequestLog(Sequence[Exchange]):
         """Requests received since the log started, forgotten ones included."""
         return self.dropped + len(self._rows)
 
-    def _exchange(self, position: int) -> Exchange:
+    def _item(self, position: int) -> Exchange:
         received, summary, status, reply, fates, body = self._rows[position]
         if isinstance(fates, _AllStored):
             records = [RecordResult(i, True, stored=True, insert_id=insert_id) for i, insert_id in enumerate(fates)]
         else:
             records = list(fates)
         return Exchange(self.dropped + position + 1, received, dict(summary), status, reply, records, body)
-
-    @overload
-    def __getitem__(self, index: int) -> Exchange: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Exchange]: ...
-
-    def __getitem__(self, index: int | slice) -> Exchange | list[Exchange]:
-        if isinstance(index, slice):
-            return [self._exchange(i) for i in range(*index.indices(len(self._rows)))]
-        if index < 0:
-            index += len(self._rows)
-        if not 0 <= index < len(self._rows):
-            raise IndexError("log index out of range")
-        return self._exchange(index)
-
-    def __iter__(self) -> Iterator[Exchange]:
-        for i in range(len(self._rows)):
-            yield self._exchange(i)
 
     def copy(self) -> RequestLog:
         out = RequestLog(self.limit, bodies=self.bodies, body_bytes=self.body_bytes)

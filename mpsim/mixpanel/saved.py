@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MpsimError
 from .events import StoredEvent
 from .identity import LegacyIdentity, OriginalIdentity, Refusal, SimplifiedIdentity, _Cluster
+from .log import RequestLog
 from .profiles import Profile
 from .state import Exchange, RecordResult, State
 
@@ -171,7 +172,9 @@ def _read_exchange(r: _Reader) -> Exchange:
 def state_from_dict(data: Any) -> State:
     """JSON data → ``State``; raises :class:`StateFormatError` naming the first bad field."""
     reader = _Reader(data, "state")
-    state = State(identity_from_dict(_Reader(reader.get("identity", dict), "identity")))
+    # the log as saved: every exchange and body (the simulator that resumes it sets its own bounds)
+    state = State(identity_from_dict(_Reader(reader.get("identity", dict), "identity")),
+                  log=RequestLog(None, bodies=True))
     for event in reader.items("events", []):
         state.events.append(_read_event(event))
     for p in reader.items("profiles", []):

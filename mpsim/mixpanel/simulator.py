@@ -14,8 +14,8 @@ from ..request import Request
 from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_event, id_text
 from .geo import as_resolver, profile_location
 from .identity import OriginalIdentity, SimplifiedIdentity
-from .profiles import GROUP_OPERATIONS, USER_OPERATIONS, OperationError, apply_operations, operations_in
 from .log import DEFAULT_LOG_LIMIT, RequestLog
+from .profiles import GROUP_OPERATIONS, USER_OPERATIONS, OperationError, apply_operations, operations_in
 from .state import RecordResult, Snapshot, State, StateViews, iso_seconds
 from .wire import HOSTS, Reply, WireRequest
 
@@ -129,7 +129,9 @@ class Simulator(StateViews):
         if identity_merge not in (None, mode):
             raise ValueError(f"identity_merge={identity_merge!r} does not match the saved state's {mode!r} ID merge: "
                              "a project's ID-merge mode cannot change under its data")
-        return snapshot._state.copy()
+        state = snapshot._state.copy()
+        state.log.limit, state.log.bodies = log.limit, log.bodies
+        return state
 
     @classmethod
     def from_snapshot(cls, snapshot: Any, **settings: Any) -> Simulator:

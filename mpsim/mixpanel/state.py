@@ -185,7 +185,7 @@ class StateViews:
         shown_ids = [resolve(d) for d in stored_ids]
         properties = []
         failures = []
-        for i, stored, shown in zip(positions, stored_ids, shown_ids):
+        for i, stored, shown in zip(positions, stored_ids, shown_ids, strict=True):
             props = store.properties(i)
             failures.append(props.get("$failure_reason") or props.get("$identity_failure_reason"))
             if shown != stored:
