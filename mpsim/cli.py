@@ -159,9 +159,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .mixpanel import Simulator, serve
 
     sim = Simulator(token=args.token, identity_merge=args.identity_merge, api_secret=args.api_secret, now=args.now)
-    with serve(sim, host=args.host, port=args.port, verbose=True) as server:
+    rudder = read_json(args.rudder, "destination file") if args.rudder else None
+    with serve(sim, host=args.host, port=args.port, verbose=True, rudder=rudder, write_key=args.write_key) as server:
         print(f"mpsim: a {args.identity_merge} ID-merge Mixpanel is listening on {server.url}"
               f" (/track /import /engage /groups); Ctrl-C stops it", flush=True)
+        if server.rudder is not None:
+            print(f"mpsim: RudderStack data plane URL {server.url} (/v1/*, beacon, pixel, /sourceConfig/), write key "
+                  f"{args.write_key or 'any'}", flush=True)
         try:
             while True:
                 time.sleep(3600)
@@ -243,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-secret", help="project secret accepted on /import")
     p.add_argument("--identity-merge", choices=["original", "simplified", "legacy"], default="original")
     p.add_argument("--now", help="freeze the clock (ISO 8601)")
+    p.add_argument("--rudder", metavar="DEST.json",
+                   help="also serve a RudderStack data plane delivering through this Mixpanel destination")
+    p.add_argument("--write-key", help="the RudderStack source's write key (default: accept any)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("simulate", help="replay a log through RudderStack's transformer into a simulated Mixpanel")

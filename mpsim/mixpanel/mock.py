@@ -15,6 +15,8 @@ import requests_mock
 from .simulator import Simulator
 from .wire import HOSTS, WireRequest
 
+#: Where ``rudder-sdk-python`` sends by default; ``mock(..., data_plane_url=...)`` names another.
+DATA_PLANE_URL = "https://hosted.rudderlabs.com"
 _MIXPANEL_URL = re.compile(r"^https?://(?:" + "|".join(re.escape(h) for h in HOSTS) + r")(?::\d+)?/")
 
 
@@ -34,17 +36,26 @@ class MixpanelMock(contextlib.ContextDecorator):
     Other URLs raise ``requests_mock.NoMockAddress`` unless ``real_http=True``.
     """
 
-    def __init__(self, sim: Simulator | None = None, *, real_http: bool = False) -> None:
+    def __init__(self, sim: Simulator | None = None, *, real_http: bool = False, rudder: Any = None,
+                 write_key: Any = None, data_plane_url: str = DATA_PLANE_URL) -> None:
+        from ..rudder.dataplane import as_dataplane
+
         self.sim = sim if sim is not None else Simulator()
+        self.rudder = as_dataplane(self.sim, rudder, write_key)
         self._mocker = requests_mock.Mocker(case_sensitive=True, real_http=real_http)
         self._mocker.register_uri(requests_mock.ANY, _MIXPANEL_URL, text=self._answer)
+        if self.rudder is not None:
+            base = re.compile("^" + re.escape(data_plane_url.rstrip("/")) + r"(?=/|\?|$)")
+            self._mocker.register_uri(requests_mock.ANY, base, text=self._answer)
 
     def _answer(self, request: Any, context: Any) -> str:
         wire = WireRequest(request.method, request.url, dict(request.headers), _body_bytes(request.body))
-        reply = self.sim.handle(wire)
+        owner: Any = self.rudder if self.rudder is not None and self.rudder.owns(wire.path) else self.sim
+        reply = owner.handle(wire)
         context.status_code = reply.status
         context.headers["Content-Type"] = reply.content_type
-        return reply.body
+        context.headers.update(reply.headers)
+        return reply.body  # type: ignore[no-any-return]
 
     def __enter__(self) -> Simulator:
         self._mocker.start()
@@ -54,11 +65,16 @@ class MixpanelMock(contextlib.ContextDecorator):
         self._mocker.stop()
 
 
-def mock(sim: Simulator | None = None, *, real_http: bool = False) -> MixpanelMock:
+def mock(sim: Simulator | None = None, *, real_http: bool = False, rudder: Any = None, write_key: Any = None,
+         data_plane_url: str = DATA_PLANE_URL) -> MixpanelMock:
     """Intercept Mixpanel traffic made with ``requests`` (the official ``mixpanel`` client included).
+
+    With ``rudder=destination`` (or a ``DataPlane``), requests to ``data_plane_url`` reach a
+    RudderStack data plane delivering into ``sim``, so ``rudder-sdk-python`` works with no server.
 
     >>> sim = mpsim.Simulator(token="tok")
     >>> with mpsim.mock(sim):
     ...     Mixpanel("tok").track("u1", "Signed Up")
     """
-    return MixpanelMock(sim, real_http=real_http)
+    return MixpanelMock(sim, real_http=real_http, rudder=rudder, write_key=write_key,
+                        data_plane_url=data_plane_url)

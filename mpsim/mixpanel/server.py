@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .simulator import Simulator
-from .wire import WireRequest
+from .wire import Reply, WireRequest
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
@@ -27,15 +27,17 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(self.headers.items())
         if "X-Forwarded-For" not in headers:
             headers["X-Forwarded-For"] = self.client_address[0]
-        reply = self.server.sim.handle(WireRequest(self.command, f"http://{host}{self.path}", headers, body))
+        reply = self.server.answer(WireRequest(self.command, f"http://{host}{self.path}", headers, body))
         data = reply.body.encode("latin-1" if reply.content_type == "image/gif" else "utf-8")
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(data)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = _serve
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
         if self.server.verbose:
@@ -45,23 +47,34 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], sim: Simulator, verbose: bool) -> None:
+    def __init__(self, address: tuple[str, int], sim: Simulator, verbose: bool, rudder: Any = None) -> None:
         super().__init__(address, _Handler)
         self.sim = sim
         self.verbose = verbose
+        self.rudder = rudder
+
+    def answer(self, request: WireRequest) -> Reply:
+        """RudderStack's paths go to the data plane when there is one; everything else to Mixpanel."""
+        if self.rudder is not None and self.rudder.owns(request.path):
+            return self.rudder.handle(request)  # type: ignore[no-any-return]
+        return self.sim.handle(request)
 
 
 class MixpanelServer:
     """A running local Mixpanel; use as a context manager, or call ``stop()``.
 
     ``url`` is the base URL; Mixpanel's paths (``/track``, ``/import``, ``/engage``, ``/groups``)
-    hang below it.
+    hang below it. With ``rudder=`` (a Mixpanel destination, or a ``DataPlane``) it is also a
+    RudderStack data plane: ``url`` is the SDKs' data plane URL, and ``rudder`` the pipeline.
     """
 
     def __init__(self, sim: Simulator | None = None, host: str = "127.0.0.1", port: int = 0, *,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, rudder: Any = None, write_key: Any = None) -> None:
+        from ..rudder.dataplane import as_dataplane
+
         self.sim = sim if sim is not None else Simulator()
-        self._server = _Server((host, port), self.sim, verbose)
+        self.rudder = as_dataplane(self.sim, rudder, write_key)
+        self._server = _Server((host, port), self.sim, verbose, self.rudder)
         self._thread = threading.Thread(target=self._server.serve_forever, name="mpsim-server", daemon=True)
         self._thread.start()
 
@@ -97,6 +110,11 @@ class MixpanelServer:
         return f"MixpanelServer({self.url})"
 
 
-def serve(sim: Simulator | None = None, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> MixpanelServer:
-    """Start a local HTTP server in a background thread that answers like Mixpanel (port 0 = any free port)."""
-    return MixpanelServer(sim, host, port, verbose=verbose)
+def serve(sim: Simulator | None = None, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False,
+          rudder: Any = None, write_key: Any = None) -> MixpanelServer:
+    """Start a local HTTP server in a background thread that answers like Mixpanel (port 0 = any free port).
+
+    ``rudder=destination`` (or a ``DataPlane``) also serves RudderStack's data plane on the same
+    port, delivering through that Mixpanel destination into ``sim``; ``write_key`` is the source's.
+    """
+    return MixpanelServer(sim, host, port, verbose=verbose, rudder=rudder, write_key=write_key)

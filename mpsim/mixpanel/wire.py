@@ -81,6 +81,8 @@ class Reply:
     status: int
     body: str
     content_type: str = "application/json"
+    #: extra response headers (CORS, ``X-Content-Type-Options``), written by the HTTP doors
+    headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of_json(cls, status: int, payload: Any) -> Reply:

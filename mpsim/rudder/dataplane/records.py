@@ -1,0 +1,107 @@
+"""What the data plane remembers: each request the gateway answered, each stored job, each drop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The stages an event passes, in order; a drop names the one that stopped it.
+GATES = ("gateway", "processor", "router", "transformer", "mixpanel")
+
+
+@dataclass(frozen=True)
+class Drop:
+    """One event (or a whole request) that did not reach Mixpanel, with the gate and the reason.
+
+    ``reason`` is the short name (``write key``, ``no identity``, ``integrations``, ``consent``,
+    ``dedup``, ``type``, ...); ``detail`` is RudderStack's own text or the rule that fired;
+    ``status`` is what the SDK was answered (gateway drops) or the status RudderStack records.
+    """
+
+    gate: str
+    reason: str
+    detail: str
+    status: int
+    request: int
+    index: int | None = None
+    message_id: str | None = None
+    event: str = ""
+
+    def __str__(self) -> str:
+        where = f"request {self.request}" + (f", event {self.index}" if self.index is not None else "")
+        label = f" {self.event}" if self.event else ""
+        return f"{self.gate}: {self.reason} ({where}{label}): {self.detail}"
+
+
+@dataclass
+class GatewayExchange:
+    """One HTTP request the gateway answered: what came in, what it said, how many events it stored."""
+
+    seq: int
+    received_ms: int
+    method: str
+    path: str
+    write_key: str | None
+    status: int
+    answer: str
+    events: int = 0
+    stored: int = 0
+    size: int | None = None
+    library: str | None = None
+    drops: list[Drop] = field(default_factory=list)
+
+    @property
+    def line(self) -> str:
+        """One log line: ``POST /v1/batch 200 ok — 3 of 3 stored``."""
+        text = f"{self.method} {self.path} {self.status} {self.answer.strip()!r}"
+        if self.events or self.status != 200:
+            text += f" — {self.stored} of {self.events} stored"
+        if self.size is not None and self.status == 413:
+            text += f" ({self.size} bytes decompressed)"
+        if self.library:
+            text += f" [{self.library}]"
+        if self.write_key is not None and self.status in (401, 404):
+            text += f" (write key {self.write_key!r})"
+        return text
+
+
+@dataclass
+class Job:
+    """One stored event on its way: the gateway's copy, then the processor's, then its fate."""
+
+    id: int
+    request: int
+    index: int
+    message: dict[str, Any]
+    received_ms: int
+    request_ip: str
+    user_key: str
+    #: ``queued`` → ``routed`` → ``delivered``; or ``dropped`` (see ``drop``)
+    status: str = "queued"
+    drop: Drop | None = None
+    #: the Mixpanel requests this job went out in (indexes into ``DataPlane.deliveries``)
+    deliveries: list[int] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return event_label(self.message)
+
+
+def event_label(message: Any) -> str:
+    if not isinstance(message, dict):
+        return type(message).__name__
+    kind = message.get("type")
+    name = message.get("event") if kind == "track" else message.get("name")
+    text = str(kind) if kind is not None else "?"
+    return text + (f" {name}" if isinstance(name, str) and name else "")
+
+
+@dataclass
+class Delivery:
+    """One batch the router handed the transformer, and Mixpanel's answers to the requests it became."""
+
+    seq: int
+    jobs: list[int]
+    requests: list[Any]
+    replies: list[Any]
+    error: str | None = None
