@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import gc
 import html
-import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._files import read_text
+from ._files import read_records
 from .errors import MpsimError, TransformError
 from .mixpanel import Reply, Simulator
 from .project import Project, ProjectError, resolve_project
@@ -62,11 +61,13 @@ class Step:
         name = m.get("event") or m.get("name") or ""
         return f"#{self.index} {m.get('type', '?')}{' ' + str(name) if name else ''}"
 
-    def keep_outcome_only(self) -> None:
-        """Forget the event, requests and replies; keep whether it went through, how many requests, the label."""
+    def keep_outcome_only(self, *, keep_event: bool = False) -> None:
+        """Forget the requests and replies (and the event unless told); keep whether it went through,
+        how many requests and the label."""
         if self.outcome is None:
             self.outcome = (self.ok, len(self.requests), sys.intern(self.label.split(" ", 1)[1]))
-        self.message = None
+        if not keep_event:
+            self.message = None
         self.requests = []
         self.replies = []
 
@@ -93,7 +94,7 @@ class Replay:
 
             if any(s.message is None for s in self.steps):
                 raise MpsimError("this replay kept only the outcome of most steps: validate the events with "
-                                 "mpsim.validate(events), or replay with keep=None to keep every event")
+                                 "mpsim.validate(events), or replay with keep_events=True")
             events = [s.message for s in self.steps if not (isinstance(s.message, dict) and "mixpanel" in s.message)]
             self.known_findings = validate(events, now=self.now if self.now is not None else self.sim.now_ms,
                                            config=self.destination or {}, project=self.project)
@@ -149,7 +150,8 @@ class Replay:
 
 def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None = None, *,
            project: Mapping[str, Any] | Simulator | Project | None = None, sim: Simulator | None = None,
-           now: Any = None, history: bool = False, keep: int | None = KEEP_STEPS) -> Replay:
+           now: Any = None, history: bool = False, keep: int | None = KEEP_STEPS,
+           keep_events: bool | None = None) -> Replay:
     """Transform each RudderStack event with ``destination`` and send the requests to the ``project``.
 
     ``project`` is the Mixpanel side: a dict of ``Simulator`` settings (``token``, ``identity_merge``,
@@ -163,7 +165,9 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
 
     ``keep`` bounds memory on long replays: steps after the first ``keep`` that went through cleanly
     keep only their outcome (see :class:`Step`); transform errors and rejected steps always keep
-    everything. ``keep=None`` (or ``history=True``) keeps every step whole.
+    everything. ``keep=None`` (or ``history=True``) keeps every step whole. Those steps keep their
+    event when ``keep_events`` is true, by default when ``events`` is a list or tuple (the caller
+    holds them anyway); a replay of a generator then holds no events, and ``findings`` asks for them.
     """
     if isinstance(events, dict):
         events = [events]  # one event
@@ -173,6 +177,8 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
     sim = target.simulator(now)
     steps = []
     collecting = gc.isenabled()
+    if keep_events is None:
+        keep_events = isinstance(events, (list, tuple))  # the caller holds them anyway: a reference is free
     gc.disable()  # a replay allocates millions of long-lived objects: the cyclic GC would rescan them all
     try:
         for index, message in enumerate(events):
@@ -180,12 +186,14 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
             if history:
                 step.snapshot = sim.snapshot(step.label)
             elif keep is not None and index >= keep and step.ok:
-                step.keep_outcome_only()
+                step.keep_outcome_only(keep_event=keep_events)
             steps.append(step)
     finally:
         if collecting:
             gc.enable()
-    return Replay(sim, steps, project=target, destination=destination, now=now)
+    result = Replay(sim, steps, project=target, destination=destination, now=now)
+    target.replay = result
+    return result
 
 
 def simulator_for(destination: dict[str, Any] | None, *, now: Any = None, token: Any = UNSET,
@@ -215,27 +223,5 @@ def run_step(sim: Simulator, index: int, message: Any, destination: dict[str, An
 
 def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
     """Events from a JSON array, a single JSON object or JSON Lines; a bad line names its number."""
-    text = read_text(path, "events file")
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        try:
-            single = json.loads(text)
-        except ValueError:
-            single = None  # JSON Lines, read below
-        if isinstance(single, dict):
-            yield single
-            return
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise MpsimError(f"{path} is not valid JSON: {exc}") from None
-        yield from (e for e in data)
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise MpsimError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+    for item in read_records(path, "events file"):
+        yield item.value

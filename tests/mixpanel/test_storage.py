@@ -161,7 +161,7 @@ def track(n: int, **extra: Any) -> dict[str, Any]:
 
 def test_replay_steps_past_keep_hold_only_their_outcome():
     events = [track(n) for n in range(5)] + [{"type": "nonsense", "userId": "u"}, {"type": "track", "userId": "u"}]
-    result = mpsim.replay(events, {"token": "tok"}, now=NOW_S, keep=2)
+    result = mpsim.replay(iter(events), {"token": "tok"}, now=NOW_S, keep=2)
     kept, light, bad, rejected = result.steps[1], result.steps[3], result.steps[5], result.steps[6]
     assert kept.message is not None and kept.requests and kept.replies
     assert light.message is None and light.requests == [] and light.ok and light.request_count == 1
@@ -169,7 +169,18 @@ def test_replay_steps_past_keep_hold_only_their_outcome():
     assert bad.error is not None and bad.message is not None and result.transform_errors == [bad]
     assert rejected.replies and rejected.message is not None and result.rejected == [rejected]
     assert "7 events replayed, 6 requests" in str(result)
-    with pytest.raises(MpsimError, match="keep=None"):
+    with pytest.raises(MpsimError, match="keep_events=True"):
         result.findings  # noqa: B018
     whole = mpsim.replay(events, {"token": "tok"}, now=NOW_S, keep=None)
-    assert all(s.message is not None for s in whole.steps)
+    assert all(s.message is not None and s.requests for s in whole.steps[:5])
+    from_list = mpsim.replay(events, {"token": "tok"}, now=NOW_S, keep=2)  # the caller holds the events anyway
+    assert from_list.steps[3].message == events[3] and from_list.steps[3].requests == []
+    assert len(from_list.findings) == len(whole.findings)
+
+
+def test_cli_dropped_lines_follow_the_log_past_lightened_steps():
+    from mpsim.cli import _dropped
+
+    events = [track(0), track(1), {"type": "track", "userId": "u"}]  # the last is rejected (no event name)
+    lines = _dropped(mpsim.replay(iter(events), {"token": "tok"}, now=NOW_S, keep=0), 0)
+    assert len(lines) == 1 and lines[0].startswith("event 3 (track) → /import") and "rejected by Mixpanel" in lines[0]
