@@ -279,6 +279,12 @@ class StateViews:
         """
         return self._state.log.copy()
 
+    def dropped(self) -> dict[str, int]:
+        """Records Mixpanel answered but did not keep, counted by reason in words (never hidden by a summary)."""
+        from .explain import dropped_records
+
+        return dict(dropped_records(self).most_common())
+
     def summary(self) -> dict[str, int]:
         return {
             "events": len(self._event_positions(True)),
