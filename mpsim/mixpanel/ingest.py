@@ -39,14 +39,21 @@ class IdentityOp:
         return () if self.kind == "link" else self.ids
 
 
-def identity_op(name: str, props: dict[str, Any], mode: str) -> IdentityOp | None:
-    """The identity op a checked event carries in a project of ``mode``; raises ``RecordError`` when malformed."""
-    if mode == "simplified":
-        user, device = props.get("$user_id"), props.get("$device_id")
-        if name not in IDENTITY_EVENTS and user not in (None, "") and device not in (None, ""):
-            return IdentityOp("link", (id_text(user, "properties.$user_id") or "",
-                                       id_text(device, "properties.$device_id") or ""))
+def device_pair(name: str, props: dict[str, Any]) -> tuple[str, str] | None:
+    """``(device_id, user_id)`` of an event that carries both (identity events never link); raises on a bad id."""
+    user, device = props.get("$user_id"), props.get("$device_id")
+    if name in IDENTITY_EVENTS or user in (None, "") or device in (None, ""):
         return None
+    return id_text(device, "properties.$device_id") or "", id_text(user, "properties.$user_id") or ""
+
+
+def identity_op(name: str, props: dict[str, Any], mode: str, pair: tuple[str, str] | None = None) -> IdentityOp | None:
+    """The identity op a checked event carries in a project of ``mode``; raises ``RecordError`` when malformed.
+
+    ``pair`` is the event's ``device_pair``: in Simplified projects it links the device to the user.
+    """
+    if mode == "simplified":
+        return IdentityOp("link", (pair[1], pair[0])) if pair is not None else None
     if mode != "original" and name != "$create_alias":
         return None
     if name == "$identify":
@@ -112,6 +119,7 @@ class PreparedEvent:
     host: str
     received_ms: int
     raw_insert_id: Any
+    pair: tuple[str, str] | None = None
     identity_op: IdentityOp | None = None
     error: RecordError | None = None
 

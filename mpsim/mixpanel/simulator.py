@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import threading
 from collections.abc import Iterable, Mapping
@@ -9,20 +10,24 @@ from typing import Any
 
 from .._time import clock_ms
 from ..request import Request
-from .events import Context, RecordError, StoredEvent, check_event, id_text
+from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_event, id_text
 from .geo import as_resolver, profile_location
+from .identity import SimplifiedIdentity
 from .ingest import (
     IdentityOp,
     PreparedEvent,
     PreparedProfile,
     apply_identity_op,
+    device_pair,
     failure_properties,
     generated_insert_id,
     identity_op,
     profile_key,
 )
+from .journal import ALREADY, IGNORED, JOINED, REFUSED, Journal
+from .log import DEFAULT_LOG_LIMIT, RequestLog
 from .profiles import GROUP_OPERATIONS, USER_OPERATIONS, OperationError, apply_operations, operations_in
-from .state import Exchange, RecordResult, Snapshot, State, StateViews, iso_seconds
+from .state import RecordResult, Snapshot, State, StateViews, iso_seconds
 from .wire import HOSTS, Reply, WireRequest
 
 MAX_GROUP_VALUES = 300
@@ -90,12 +95,18 @@ class Simulator(StateViews):
         Start from a saved state instead of an empty project: a ``Snapshot``, the dict of
         ``Snapshot.to_dict()``, its JSON text or a file path (see :meth:`from_snapshot`, which also
         takes the settings the state was saved with). ``identity_merge`` then defaults to the state's.
+    log_limit:
+        Requests ``sim.log`` keeps (the oldest are forgotten past it); ``None`` keeps every one. The
+        default holds a million-event replay.
+    log_bodies:
+        Keep each request's body in the log too (``Exchange.body``; the oldest are dropped past 64 MiB).
     """
 
     def __init__(self, token: str | None = None, identity_merge: str | None = None, api_secret: str | None = None,
                  now: Any = None, *, service_accounts: dict[str, str] | None = None, project_id: Any = None,
                  residency: str | None = None, group_keys: Iterable[str] = (),
-                 anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, state: Any = None) -> None:
+                 anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, state: Any = None,
+                 log_limit: int | None = DEFAULT_LOG_LIMIT, log_bodies: bool = False) -> None:
         if residency not in (None, "us", "eu", "in"):
             raise ValueError(f"residency must be 'us', 'eu', 'in' or None, not {residency!r}")
         if anon_id_policy not in ("uuid4+mixpanel", "uuid4", "any"):
@@ -111,17 +122,21 @@ class Simulator(StateViews):
         self.clock = Clock(now)
         self._lock = threading.RLock()
         self._declared_keys = list(group_keys)
-        self._state = self._starting_state(state, identity_merge, anon_id_policy)
+        self.log_limit = log_limit
+        self.log_bodies = log_bodies
+        self._state = self._starting_state(state, identity_merge, anon_id_policy, self._new_log())
         self._history: list[Snapshot] = []
         self._faults: list[tuple[str | None, int]] = []
         self.record_history = False
+        #: every identity step and profile operation, with the request that made it (read by ``explain``)
+        self.journal = Journal()
         for key in self._declared_keys:
             self._state.group_keys.setdefault(key, 0)
 
     @staticmethod
-    def _starting_state(saved: Any, identity_merge: str | None, anon_id_policy: str) -> State:
+    def _starting_state(saved: Any, identity_merge: str | None, anon_id_policy: str, log: RequestLog) -> State:
         if saved is None:
-            return State.empty(identity_merge or "original", anon_id_policy)
+            return State.empty(identity_merge or "original", anon_id_policy, log)
         from .saved import load_snapshot
 
         snapshot = saved if isinstance(saved, Snapshot) else load_snapshot(saved)
@@ -129,7 +144,9 @@ class Simulator(StateViews):
         if identity_merge not in (None, mode):
             raise ValueError(f"identity_merge={identity_merge!r} does not match the saved state's {mode!r} ID merge: "
                              "a project's ID-merge mode cannot change under its data")
-        return snapshot._state.copy()
+        state = snapshot._state.copy()
+        state.log.limit, state.log.bodies = log.limit, log.bodies
+        return state
 
     @classmethod
     def from_snapshot(cls, snapshot: Any, **settings: Any) -> Simulator:
@@ -157,13 +174,17 @@ class Simulator(StateViews):
                 "now": self.clock.ms() if self.clock.frozen else None}
 
     # ------------------------------------------------------------------ lifecycle
+    def _new_log(self) -> RequestLog:
+        return RequestLog(self.log_limit, bodies=self.log_bodies)
+
     def reset(self) -> None:
         """Forget everything received; keep the settings (token, mode, group keys, clock)."""
         with self._lock:
-            self._state = State.empty(self.identity_merge, self.anon_id_policy)
+            self._state = State.empty(self.identity_merge, self.anon_id_policy, self._new_log())
             for key in self._declared_keys:
                 self._state.group_keys[key] = 0
             self._history.clear()
+            self.journal = Journal()
 
     def snapshot(self, label: str | None = None) -> Snapshot:
         """An immutable copy of the current state, readable like the simulator."""
@@ -202,6 +223,27 @@ class Simulator(StateViews):
     def __repr__(self) -> str:
         return f"Simulator(token={self.token!r}, identity_merge={self.identity_merge!r}, {self.summary()})"
 
+    # ------------------------------------------------------------------ explanations
+    def explain(self, a: str, b: str | None = None) -> Any:
+        """Why ``a`` is the user it is (canonical id, ids, the steps that built it, refused merges), or,
+        with ``b``, whether ``a`` and ``b`` are one user: the shortest chain that joined them, or what
+        would have joined them and why it did not happen (refused, ignored in this mode, never sent).
+
+        Returns an ``Explanation``: ``str()`` for text, ``.to_frame()``, ``.to_dict()``, HTML in notebooks.
+        """
+        from .explain import explain_pair, explain_user
+
+        with self._lock:
+            return explain_user(self, a) if b is None else explain_pair(self, a, b)
+
+    def explain_profile(self, distinct_id: str, prop: str | None = None) -> Any:
+        """Per property of the profile Mixpanel shows for ``distinct_id`` (or just ``prop``): its value, the
+        operation and request that set it, the values it overwrote and the operations that were ignored."""
+        from .explain import explain_profile
+
+        with self._lock:
+            return explain_profile(self, distinct_id, prop)
+
     # ------------------------------------------------------------------ faults
     def fail_next(self, status: int = 429, count: int = 1, *, endpoint: str | None = None) -> None:
         """Answer the next ``count`` requests (to ``endpoint``, or any) with an error, storing nothing.
@@ -232,11 +274,11 @@ class Simulator(StateViews):
         with self._lock:
             received = self.clock.ms()
             results: list[RecordResult] = []
+            self.journal.start_request(received)
             reply = self._take_fault(request) or route(self, request, received, results)
-            self._state.log.append(Exchange(len(self._state.log) + 1, received, request.summary(), reply.status,
-                                            reply.body, results))
+            self._state.log.append(received, request.summary(), reply.status, reply.body, results, request.body)
             if self.record_history:
-                self._history.append(Snapshot(self._state.copy(), received, f"after request {len(self._state.log)}",
+                self._history.append(Snapshot(self._state.copy(), received, f"after request {self._state.log.total}",
                                               self.settings))
             return reply
 
@@ -266,7 +308,7 @@ class Simulator(StateViews):
         """Everything about one event record that the record alone decides (no state is read or changed).
 
         Returns the record's fate when it ends here (ignored or rejected), else a ``PreparedEvent``
-        for ``commit_event``.
+        for ``commit_event``. ``mpsim.scale`` runs this half as a parallel map over a whole history.
         """
         props = record.get("properties") if isinstance(record, dict) else None
         insert_id = props.get("$insert_id") if isinstance(props, dict) else None
@@ -289,9 +331,10 @@ class Simulator(StateViews):
         prepared = PreparedEvent(index, name, props, time_ms or 0, distinct_id or "", generated, ctx.endpoint,
                                  ctx.host, ctx.received_ms, insert_id)
         try:
-            prepared.identity_op = identity_op(name, props, self.identity_merge)
+            prepared.pair = device_pair(name, props)
+            prepared.identity_op = identity_op(name, props, self.identity_merge, prepared.pair)
         except RecordError as exc:
-            prepared.error = exc
+            prepared.error = exc  # found after Mixpanel numbered the record: it uses up a seq
         return prepared
 
     def commit_event(self, prepared: PreparedEvent) -> RecordResult:
@@ -300,24 +343,50 @@ class Simulator(StateViews):
         if prepared.error is not None:
             return RecordResult(prepared.index, False, field=prepared.error.field, message=prepared.error.message,
                                 insert_id=prepared.raw_insert_id)
-        props, distinct_id = prepared.properties, prepared.distinct_id
+        props, distinct_id, name = prepared.properties, prepared.distinct_id, prepared.name
         identity = self._state.identity
         if distinct_id:
             # Legacy ID management rewrites an alias to its target when the event arrives
             distinct_id = props["distinct_id"] = identity.ingest_id(distinct_id)
         op = prepared.identity_op
-        if op is not None:
+        if op is None:
+            if prepared.pair is not None and prepared.pair[0] != prepared.pair[1]:
+                self._journal_identity("device link", prepared.pair, None, seq)
+            if name in IDENTITY_EVENTS:
+                self._journal_identity(name, identity_event_ids(name, props), None, seq)
+        else:
             if op.kind == "$create_alias":
                 op = IdentityOp(op.kind, (identity.ingest_id(op.ids[0]), op.ids[1]))
             outcome = apply_identity_op(identity, op, seq, self._state.profiles.__contains__)
             self._state.see(*op.seen)
+            if op.kind == "link":
+                self._journal_identity("device link", (SimplifiedIdentity.device_key(op.ids[1]), op.ids[0]), outcome,
+                                       seq)
+            else:
+                used = (op.ids[1], str(op.ids[0])) if op.kind == "$create_alias" else op.ids
+                self._journal_identity(name, used, outcome, seq)
             props.update(failure_properties(op, outcome))
-        event = StoredEvent(seq, prepared.name, distinct_id, prepared.time_ms, props["$insert_id"], props,
+        event = StoredEvent(seq, name, distinct_id, prepared.time_ms, props["$insert_id"], props,
                             prepared.endpoint, prepared.host, prepared.received_ms, prepared.generated_insert_id,
                             self._groups_of(props, seq))
         self._state.events.append(event)
         self._state.see(distinct_id, props.get("$user_id") if isinstance(props.get("$user_id"), str) else None)
         return RecordResult(prepared.index, True, stored=True, insert_id=props["$insert_id"])
+
+    def _journal_identity(self, operation: str, ids: tuple[str, ...], outcome: Any, seq: int) -> None:
+        """Record one identity step; ``outcome`` None means the project's mode ignores the operation."""
+        mode = self.identity_merge
+        if outcome is None:
+            self.journal.identity_step(seq, operation, ids, IGNORED, IGNORED_RULES[(mode, operation)])
+        elif not outcome.ok:
+            self.journal.identity_step(seq, operation, ids, REFUSED, f"Mixpanel refuses it: {outcome.description}",
+                                       outcome.reason)
+        elif outcome.noop:
+            self.journal.identity_step(seq, operation, ids, ALREADY, "the ids are already one user: nothing changes",
+                                       canonical=self.canonical(ids[0]) if ids else None)
+        else:
+            self.journal.identity_step(seq, operation, ids, JOINED, JOIN_RULES[(mode, operation)],
+                                       canonical=self.canonical(ids[0]))
 
     def _groups_of(self, props: dict[str, Any], seq: int) -> tuple[tuple[str, str], ...]:
         """(key, value) pairs of declared group keys this event carries (spec §7)."""
@@ -379,13 +448,21 @@ class Simulator(StateViews):
 
     def commit_profile_record(self, prepared: PreparedProfile) -> RecordResult:
         """Resolve a prepared profile record's key through identity and apply its operations."""
-        key = profile_key(self._state.identity, prepared.kind, prepared.key, prepared.ignore_alias)
-        store: dict[Any, Any] = self._state.profiles if prepared.kind == "engage" else self._state.groups
-        if prepared.kind == "engage":
+        kind = prepared.kind
+        key = profile_key(self._state.identity, kind, prepared.key, prepared.ignore_alias)
+        store: dict[Any, Any] = self._state.profiles if kind == "engage" else self._state.groups
+        if kind == "engage":
             self._state.see(prepared.key)
+        seq = self._state.next_seq()
+        profile_name = str(key) if kind == "engage" else f"{key[0]}={key[1]}"
+        sent_to = str(prepared.key) if kind == "engage" else profile_name
+
+        def journal(op: str, prop: str | None, value: Any, before: Any, after: Any, effect: str) -> None:
+            self.journal.profile_step(seq, profile_name, sent_to, op if kind == "engage" else f"groups {op}",
+                                      prop, value, before, after, effect)
+
         try:
-            notes = apply_operations(store, key, prepared.record, prepared.ops, self._state.next_seq(),
-                                     prepared.last_seen)
+            notes = apply_operations(store, key, prepared.record, prepared.ops, seq, prepared.last_seen, journal)
         except OperationError as exc:
             return RecordResult(prepared.index, False, field="operation", message=str(exc))
         return RecordResult(prepared.index, True, stored=True, note="; ".join(notes) or None)
@@ -400,10 +477,68 @@ class Simulator(StateViews):
             return received_ms
 
 
-def to_wire(request: Request) -> WireRequest:
-    """An ``mpsim.Request`` as the HTTP request RudderStack would make."""
-    from urllib.parse import urlencode
+#: (project mode, operation) → the rule that joined two ids, in words
+JOIN_RULES: dict[tuple[str, str], str] = {
+    ("original", "$identify"): "Original ID merge: $identify joins the anonymous id ($anon_id) to the identified id",
+    ("original", "$create_alias"): "Original ID merge: $create_alias joins the alias to the existing id",
+    ("original", "$merge"): "Original ID merge: $merge (on /import) joins the two ids' users, whatever they hold",
+    ("simplified", "device link"): "Simplified ID merge: an event with $user_id and $device_id links the device to "
+                                   "the user",
+    ("legacy", "$create_alias"): "ID merge off (Legacy): $create_alias maps the alias to the id from now on, one way",
+}
+#: (project mode, operation) → why the project ignores it
+IGNORED_RULES: dict[tuple[str, str], str] = {
+    ("simplified", "$identify"): "Simplified ID merge ignores $identify: only $user_id with $device_id links ids",
+    ("simplified", "$create_alias"): "Simplified ID merge ignores $create_alias: only $user_id with $device_id "
+                                     "links ids",
+    ("simplified", "$merge"): "Simplified ID merge ignores $merge: only $user_id with $device_id links ids",
+    ("original", "device link"): "Original ID merge does not link $user_id with $device_id: only $identify, "
+                                 "$create_alias and $merge join ids",
+    ("legacy", "device link"): "ID merge is off (Legacy): $user_id with $device_id links nothing",
+    ("legacy", "$identify"): "ID merge is off (Legacy): $identify does nothing",
+    ("legacy", "$merge"): "ID merge is off (Legacy): $merge does nothing",
+}
 
-    query = urlencode(request.params)
-    url = request.endpoint + ("?" + query if query else "")
-    return WireRequest(request.method, url, dict(request.headers), request.body_text().encode("utf-8"))
+
+def identity_event_ids(name: str, props: dict[str, Any]) -> tuple[str, ...]:
+    """The two ids an identity event names, as text (what the journal shows)."""
+    if name == "$identify":  # mixpanel-browser names them $anon_distinct_id and distinct_id
+        fields: tuple[Any, ...] = (props.get("$anon_id", props.get("$anon_distinct_id")),
+                                   props.get("$identified_id", props.get("distinct_id")))
+    elif name == "$create_alias":
+        fields = (props.get("alias"), props.get("distinct_id"))
+    else:
+        ids = props.get("$distinct_ids")
+        fields = tuple(ids) if isinstance(ids, list) else ()
+    return tuple(str(f) for f in fields if isinstance(f, (str, int, float)) and not isinstance(f, bool) and f != "")
+
+
+#: (method, endpoint, params, headers) → a request without body: a replay sends to few distinct URLs
+_WIRE_HEADS: dict[Any, WireRequest] = {}
+_WIRE_HEADS_LIMIT = 1000
+
+
+def to_wire(request: Request) -> WireRequest:
+    """An ``mpsim.Request`` as the HTTP request RudderStack would make.
+
+    The URL and headers of the requests of one replay repeat, so they are parsed once per distinct
+    combination; only the body is new each time.
+    """
+    try:
+        key: Any = (request.method, request.endpoint, tuple(request.params.items()), tuple(request.headers.items()))
+        head = _WIRE_HEADS.get(key)
+    except TypeError:  # parameters that cannot be a key: no shortcut
+        key, head = None, None
+    if head is None:
+        from urllib.parse import urlencode
+
+        query = urlencode(request.params)
+        url = request.endpoint + ("?" + query if query else "")
+        head = WireRequest(request.method, url, dict(request.headers))
+        if key is not None and len(_WIRE_HEADS) < _WIRE_HEADS_LIMIT:
+            _WIRE_HEADS[key] = head
+    wire = copy.copy(head)
+    wire.headers = dict(head.headers)
+    wire.query = dict(head.query)
+    wire.body = request.body_text().encode("utf-8")
+    return wire
