@@ -35,7 +35,7 @@ def _dumps(value: Any) -> str:
 
 
 def tables_from_replay(result: Any, sources: Iterable[int] | None = None) -> dict[str, Any]:
-    """The six scale tables for an in-memory ``mpsim.replay`` result; ``sources`` are the events' ordinals."""
+    """The six scale tables for an in-memory ``mpsim.replay(..., keep=None)``; ``sources`` are the events' ordinals."""
     import pandas as pd
 
     from .stages import rejection_rows, transform_error_row
@@ -50,6 +50,8 @@ def tables_from_replay(result: Any, sources: Iterable[int] | None = None) -> dic
         if step.error is not None:
             rejected.append(transform_error_row(source, step.error))
             continue
+        if getattr(step, "request_count", len(step.requests)) != len(step.requests):
+            raise ValueError("this replay kept only the outcome of some steps: replay with mpsim.replay(..., keep=None)")
         for r_index, (request, reply) in enumerate(zip(step.requests, step.replies, strict=True)):
             exchange = next(log)
             rejected += rejection_rows(source, r_index, request.path, reply.ok, reply.body, exchange.records,

@@ -36,7 +36,8 @@ def project(mode: str, **extra) -> dict:
 
 def expected(source: str, dest: dict, proj: dict) -> dict:
     pairs = list(read_history(source, ordinals=True))
-    result = mpsim.replay([e for _, e in pairs], dest, sim=mpsim.Simulator(**proj, now=NOW), now=NOW)
+    result = mpsim.replay([e for _, e in pairs], dest, sim=mpsim.Simulator(**proj, now=NOW), now=NOW,
+                          keep=None)
     return tables_from_replay(result, [o for o, _ in pairs])
 
 
