@@ -177,6 +177,7 @@ def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: An
         if not isinstance(event, dict):
             raise MpsimError(f"events[{index}] must be an object {{message, destination, metadata}}, "
                              f"not {type(event).__name__}")
+    for index, event in enumerate(events):
         _check_metadata(event.get("metadata", UNDEFINED), index)
     now_ms = clock_ms(now)
     items: list[BatchItem] = []
