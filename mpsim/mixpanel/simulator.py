@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import threading
@@ -221,10 +222,17 @@ class Simulator(StateViews):
         """Answer one HTTP request exactly as Mixpanel would (the door every transport uses)."""
         from .api import route
 
+        if not isinstance(request, WireRequest):
+            raise TypeError(f"request must be an mpsim.WireRequest, not {type(request).__name__} "
+                            "(use sim.send() for mpsim.Request objects)")
         with self._lock:
             received = self.clock.ms()
             results: list[RecordResult] = []
-            reply = self._take_fault(request) or route(self, request, received, results)
+            try:
+                reply = self._take_fault(request) or route(self, request, received, results)
+            except Exception as exc:  # a bug in mpsim: the request is still answered and logged
+                reply = Reply.of_json(500, {"code": 500, "error": f"mpsim internal error: {type(exc).__name__}: "
+                                                                   f"{exc}", "status": "Internal Server Error"})
             self._state.log.append(Exchange(len(self._state.log) + 1, received, request.summary(), reply.status,
                                             reply.body, results))
             if self.record_history:
@@ -390,6 +398,27 @@ class Simulator(StateViews):
             return min(time_ms(value), received_ms) if value is not None else received_ms
         except RecordError:
             return received_ms
+
+
+def _locked(view: Any) -> Any:
+    """A state view that holds the simulator's lock while it reads (writers hold it while they write)."""
+    if isinstance(view, property):
+        return property(_locked(view.fget), doc=view.__doc__)
+
+    @functools.wraps(view)
+    def read(self: Simulator, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return view(self, *args, **kwargs)
+
+    return read
+
+
+# Every view of the state (events, profiles, clusters, summary, log, ...) reads a consistent state even
+# while another thread ingests: the views are the StateViews ones, wrapped to take the lock.
+for _name, _view in vars(StateViews).items():
+    if not _name.startswith("__") and (isinstance(_view, property) or inspect.isfunction(_view)) \
+            and _name not in vars(Simulator):
+        setattr(Simulator, _name, _locked(_view))
 
 
 def to_wire(request: Request) -> WireRequest:
