@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import inspect
@@ -14,8 +15,10 @@ from ..request import Request
 from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_event, id_text
 from .geo import as_resolver, profile_location
 from .identity import OriginalIdentity, SimplifiedIdentity
+from .journal import ALREADY, IGNORED, JOINED, REFUSED, Journal
+from .log import DEFAULT_LOG_LIMIT, RequestLog
 from .profiles import GROUP_OPERATIONS, USER_OPERATIONS, OperationError, apply_operations, operations_in
-from .state import Exchange, RecordResult, Snapshot, State, StateViews, iso_seconds
+from .state import RecordResult, Snapshot, State, StateViews, iso_seconds
 from .wire import HOSTS, Reply, WireRequest
 
 MAX_GROUP_VALUES = 300
@@ -83,12 +86,18 @@ class Simulator(StateViews):
         Start from a saved state instead of an empty project: a ``Snapshot``, the dict of
         ``Snapshot.to_dict()``, its JSON text or a file path (see :meth:`from_snapshot`, which also
         takes the settings the state was saved with). ``identity_merge`` then defaults to the state's.
+    log_limit:
+        Requests ``sim.log`` keeps (the oldest are forgotten past it); ``None`` keeps every one. The
+        default holds a million-event replay.
+    log_bodies:
+        Keep each request's body in the log too (``Exchange.body``; the oldest are dropped past 64 MiB).
     """
 
     def __init__(self, token: str | None = None, identity_merge: str | None = None, api_secret: str | None = None,
                  now: Any = None, *, service_accounts: dict[str, str] | None = None, project_id: Any = None,
                  residency: str | None = None, group_keys: Iterable[str] = (),
-                 anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, state: Any = None) -> None:
+                 anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, state: Any = None,
+                 log_limit: int | None = DEFAULT_LOG_LIMIT, log_bodies: bool = False) -> None:
         if residency not in (None, "us", "eu", "in"):
             raise ValueError(f"residency must be 'us', 'eu', 'in' or None, not {residency!r}")
         if anon_id_policy not in ("uuid4+mixpanel", "uuid4", "any"):
@@ -104,17 +113,21 @@ class Simulator(StateViews):
         self.clock = Clock(now)
         self._lock = threading.RLock()
         self._declared_keys = list(group_keys)
-        self._state = self._starting_state(state, identity_merge, anon_id_policy)
+        self.log_limit = log_limit
+        self.log_bodies = log_bodies
+        self._state = self._starting_state(state, identity_merge, anon_id_policy, self._new_log())
         self._history: list[Snapshot] = []
         self._faults: list[tuple[str | None, int]] = []
         self.record_history = False
+        #: every identity step and profile operation, with the request that made it (read by ``explain``)
+        self.journal = Journal()
         for key in self._declared_keys:
             self._state.group_keys.setdefault(key, 0)
 
     @staticmethod
-    def _starting_state(saved: Any, identity_merge: str | None, anon_id_policy: str) -> State:
+    def _starting_state(saved: Any, identity_merge: str | None, anon_id_policy: str, log: RequestLog) -> State:
         if saved is None:
-            return State.empty(identity_merge or "original", anon_id_policy)
+            return State.empty(identity_merge or "original", anon_id_policy, log)
         from .saved import load_snapshot
 
         snapshot = saved if isinstance(saved, Snapshot) else load_snapshot(saved)
@@ -122,7 +135,9 @@ class Simulator(StateViews):
         if identity_merge not in (None, mode):
             raise ValueError(f"identity_merge={identity_merge!r} does not match the saved state's {mode!r} ID merge: "
                              "a project's ID-merge mode cannot change under its data")
-        return snapshot._state.copy()
+        state = snapshot._state.copy()
+        state.log.limit, state.log.bodies = log.limit, log.bodies
+        return state
 
     @classmethod
     def from_snapshot(cls, snapshot: Any, **settings: Any) -> Simulator:
@@ -150,13 +165,17 @@ class Simulator(StateViews):
                 "now": self.clock.ms() if self.clock.frozen else None}
 
     # ------------------------------------------------------------------ lifecycle
+    def _new_log(self) -> RequestLog:
+        return RequestLog(self.log_limit, bodies=self.log_bodies)
+
     def reset(self) -> None:
         """Forget everything received; keep the settings (token, mode, group keys, clock)."""
         with self._lock:
-            self._state = State.empty(self.identity_merge, self.anon_id_policy)
+            self._state = State.empty(self.identity_merge, self.anon_id_policy, self._new_log())
             for key in self._declared_keys:
                 self._state.group_keys[key] = 0
             self._history.clear()
+            self.journal = Journal()
 
     def snapshot(self, label: str | None = None) -> Snapshot:
         """An immutable copy of the current state, readable like the simulator."""
@@ -195,6 +214,27 @@ class Simulator(StateViews):
     def __repr__(self) -> str:
         return f"Simulator(token={self.token!r}, identity_merge={self.identity_merge!r}, {self.summary()})"
 
+    # ------------------------------------------------------------------ explanations
+    def explain(self, a: str, b: str | None = None) -> Any:
+        """Why ``a`` is the user it is (canonical id, ids, the steps that built it, refused merges), or,
+        with ``b``, whether ``a`` and ``b`` are one user: the shortest chain that joined them, or what
+        would have joined them and why it did not happen (refused, ignored in this mode, never sent).
+
+        Returns an ``Explanation``: ``str()`` for text, ``.to_frame()``, ``.to_dict()``, HTML in notebooks.
+        """
+        from .explain import explain_pair, explain_user
+
+        with self._lock:
+            return explain_user(self, a) if b is None else explain_pair(self, a, b)
+
+    def explain_profile(self, distinct_id: str, prop: str | None = None) -> Any:
+        """Per property of the profile Mixpanel shows for ``distinct_id`` (or just ``prop``): its value, the
+        operation and request that set it, the values it overwrote and the operations that were ignored."""
+        from .explain import explain_profile
+
+        with self._lock:
+            return explain_profile(self, distinct_id, prop)
+
     # ------------------------------------------------------------------ faults
     def fail_next(self, status: int = 429, count: int = 1, *, endpoint: str | None = None) -> None:
         """Answer the next ``count`` requests (to ``endpoint``, or any) with an error, storing nothing.
@@ -228,15 +268,15 @@ class Simulator(StateViews):
         with self._lock:
             received = self.clock.ms()
             results: list[RecordResult] = []
+            self.journal.start_request(received)
             try:
                 reply = self._take_fault(request) or route(self, request, received, results)
             except Exception as exc:  # a bug in mpsim: the request is still answered and logged
                 reply = Reply.of_json(500, {"code": 500, "error": f"mpsim internal error: {type(exc).__name__}: "
                                                                    f"{exc}", "status": "Internal Server Error"})
-            self._state.log.append(Exchange(len(self._state.log) + 1, received, request.summary(), reply.status,
-                                            reply.body, results))
+            self._state.log.append(received, request.summary(), reply.status, reply.body, results, request.body)
             if self.record_history:
-                self._history.append(Snapshot(self._state.copy(), received, f"after request {len(self._state.log)}",
+                self._history.append(Snapshot(self._state.copy(), received, f"after request {self._state.log.total}",
                                               self.settings))
             return reply
 
@@ -290,15 +330,23 @@ class Simulator(StateViews):
     def _identity_effects(self, name: str, props: dict[str, Any], seq: int) -> None:
         identity = self._state.identity
         has_profile = self._state.profiles.__contains__
+        user, device = props.get("$user_id"), props.get("$device_id")
+        pair = (id_text(device, "properties.$device_id") or "", id_text(user, "properties.$user_id") or "") \
+            if name not in IDENTITY_EVENTS and user not in (None, "") and device not in (None, "") else None
         if isinstance(identity, SimplifiedIdentity):
-            user, device = props.get("$user_id"), props.get("$device_id")
-            if name not in IDENTITY_EVENTS and user not in (None, "") and device not in (None, ""):
-                outcome = identity.link(id_text(user, "properties.$user_id") or "",
-                                        id_text(device, "properties.$device_id") or "", seq)
+            if pair is not None:
+                outcome = identity.link(pair[1], pair[0], seq)
+                self._journal_identity("device link", (identity.device_key(pair[0]), pair[1]), outcome, seq)
                 if not outcome.ok:
                     props["$identity_failure_reason"] = outcome.description
+            elif name in IDENTITY_EVENTS:
+                self._journal_identity(name, identity_event_ids(name, props), None, seq)
             return
+        if pair is not None and pair[0] != pair[1]:
+            self._journal_identity("device link", pair, None, seq)
         if not isinstance(identity, OriginalIdentity) and name != "$create_alias":
+            if name in IDENTITY_EVENTS:
+                self._journal_identity(name, identity_event_ids(name, props), None, seq)
             return
         if name == "$identify":
             # mixpanel-browser sends $anon_distinct_id and the identified id as distinct_id (spec §4.2)
@@ -310,6 +358,7 @@ class Simulator(StateViews):
                 missing = "$anon_id" if not anon else "$identified_id"
                 raise RecordError(f"properties.{missing}", f"'properties.{missing}' is invalid: must be specified")
             outcome = identity.identify(anon, identified, seq, has_profile)
+            used: tuple[str, ...] = (anon, identified)
             self._state.see(anon, identified)
         elif name == "$create_alias":
             alias = id_text(props.get("alias"), "properties.alias")
@@ -317,6 +366,7 @@ class Simulator(StateViews):
             if not alias or not original:
                 raise RecordError("properties.alias", "'properties.alias' is invalid: must be specified")
             outcome = identity.alias(original, alias, seq, has_profile)
+            used = (alias, str(original))
             self._state.see(original, alias)
         elif name == "$merge":
             ids = props.get("$distinct_ids")
@@ -324,12 +374,29 @@ class Simulator(StateViews):
                 raise RecordError("properties.$distinct_ids",
                                   "'properties.$distinct_ids' is invalid: must be a list of exactly 2 ids")
             outcome = identity.merge(ids[0], ids[1], seq, has_profile)
+            used = (ids[0], ids[1])
             self._state.see(*ids)
         else:
             return
+        self._journal_identity(name, used, outcome, seq)
         if not outcome.ok:
             props["$failure_reason"] = outcome.reason
             props["$failure_description"] = outcome.description
+
+    def _journal_identity(self, operation: str, ids: tuple[str, ...], outcome: Any, seq: int) -> None:
+        """Record one identity step; ``outcome`` None means the project's mode ignores the operation."""
+        mode = self.identity_merge
+        if outcome is None:
+            self.journal.identity_step(seq, operation, ids, IGNORED, IGNORED_RULES[(mode, operation)])
+        elif not outcome.ok:
+            self.journal.identity_step(seq, operation, ids, REFUSED, f"Mixpanel refuses it: {outcome.description}",
+                                       outcome.reason)
+        elif outcome.noop:
+            self.journal.identity_step(seq, operation, ids, ALREADY, "the ids are already one user: nothing changes",
+                                       canonical=self.canonical(ids[0]) if ids else None)
+        else:
+            self.journal.identity_step(seq, operation, ids, JOINED, JOIN_RULES[(mode, operation)],
+                                       canonical=self.canonical(ids[0]))
 
     def _groups_of(self, props: dict[str, Any], seq: int) -> tuple[tuple[str, str], ...]:
         """(key, value) pairs of declared group keys this event carries (spec §7)."""
@@ -384,7 +451,15 @@ class Simulator(StateViews):
                 if location and "$delete" not in ops:
                     record = {**record, "$set": {**(record.get("$set") or {}), **location}}
                     ops = operations_in(record, USER_OPERATIONS)
-            notes = apply_operations(store, key, record, ops, self._state.next_seq(), last_seen)
+            seq = self._state.next_seq()
+            profile_name = str(key) if kind == "engage" else f"{key[0]}={key[1]}"
+            sent_to = str(distinct_id) if kind == "engage" else profile_name
+
+            def journal(op: str, prop: str | None, value: Any, before: Any, after: Any, effect: str) -> None:
+                self.journal.profile_step(seq, profile_name, sent_to, op if kind == "engage" else f"groups {op}",
+                                          prop, value, before, after, effect)
+
+            notes = apply_operations(store, key, record, ops, seq, last_seen, journal)
         except (RecordError, OperationError) as exc:
             field_name = exc.field if isinstance(exc, RecordError) else "operation"
             return RecordResult(index, False, field=field_name, message=str(exc))
@@ -421,10 +496,68 @@ for _name, _view in vars(StateViews).items():
         setattr(Simulator, _name, _locked(_view))
 
 
-def to_wire(request: Request) -> WireRequest:
-    """An ``mpsim.Request`` as the HTTP request RudderStack would make."""
-    from urllib.parse import urlencode
+#: (project mode, operation) → the rule that joined two ids, in words
+JOIN_RULES: dict[tuple[str, str], str] = {
+    ("original", "$identify"): "Original ID merge: $identify joins the anonymous id ($anon_id) to the identified id",
+    ("original", "$create_alias"): "Original ID merge: $create_alias joins the alias to the existing id",
+    ("original", "$merge"): "Original ID merge: $merge (on /import) joins the two ids' users, whatever they hold",
+    ("simplified", "device link"): "Simplified ID merge: an event with $user_id and $device_id links the device to "
+                                   "the user",
+    ("legacy", "$create_alias"): "ID merge off (Legacy): $create_alias maps the alias to the id from now on, one way",
+}
+#: (project mode, operation) → why the project ignores it
+IGNORED_RULES: dict[tuple[str, str], str] = {
+    ("simplified", "$identify"): "Simplified ID merge ignores $identify: only $user_id with $device_id links ids",
+    ("simplified", "$create_alias"): "Simplified ID merge ignores $create_alias: only $user_id with $device_id "
+                                     "links ids",
+    ("simplified", "$merge"): "Simplified ID merge ignores $merge: only $user_id with $device_id links ids",
+    ("original", "device link"): "Original ID merge does not link $user_id with $device_id: only $identify, "
+                                 "$create_alias and $merge join ids",
+    ("legacy", "device link"): "ID merge is off (Legacy): $user_id with $device_id links nothing",
+    ("legacy", "$identify"): "ID merge is off (Legacy): $identify does nothing",
+    ("legacy", "$merge"): "ID merge is off (Legacy): $merge does nothing",
+}
 
-    query = urlencode(request.params)
-    url = request.endpoint + ("?" + query if query else "")
-    return WireRequest(request.method, url, dict(request.headers), request.body_text().encode("utf-8"))
+
+def identity_event_ids(name: str, props: dict[str, Any]) -> tuple[str, ...]:
+    """The two ids an identity event names, as text (what the journal shows)."""
+    if name == "$identify":  # mixpanel-browser names them $anon_distinct_id and distinct_id
+        fields: tuple[Any, ...] = (props.get("$anon_id", props.get("$anon_distinct_id")),
+                                   props.get("$identified_id", props.get("distinct_id")))
+    elif name == "$create_alias":
+        fields = (props.get("alias"), props.get("distinct_id"))
+    else:
+        ids = props.get("$distinct_ids")
+        fields = tuple(ids) if isinstance(ids, list) else ()
+    return tuple(str(f) for f in fields if isinstance(f, (str, int, float)) and not isinstance(f, bool) and f != "")
+
+
+#: (method, endpoint, params, headers) → a request without body: a replay sends to few distinct URLs
+_WIRE_HEADS: dict[Any, WireRequest] = {}
+_WIRE_HEADS_LIMIT = 1000
+
+
+def to_wire(request: Request) -> WireRequest:
+    """An ``mpsim.Request`` as the HTTP request RudderStack would make.
+
+    The URL and headers of the requests of one replay repeat, so they are parsed once per distinct
+    combination; only the body is new each time.
+    """
+    try:
+        key: Any = (request.method, request.endpoint, tuple(request.params.items()), tuple(request.headers.items()))
+        head = _WIRE_HEADS.get(key)
+    except TypeError:  # parameters that cannot be a key: no shortcut
+        key, head = None, None
+    if head is None:
+        from urllib.parse import urlencode
+
+        query = urlencode(request.params)
+        url = request.endpoint + ("?" + query if query else "")
+        head = WireRequest(request.method, url, dict(request.headers))
+        if key is not None and len(_WIRE_HEADS) < _WIRE_HEADS_LIMIT:
+            _WIRE_HEADS[key] = head
+    wire = copy.copy(head)
+    wire.headers = dict(head.headers)
+    wire.query = dict(head.query)
+    wire.body = request.body_text().encode("utf-8")
+    return wire
