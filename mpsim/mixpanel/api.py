@@ -14,8 +14,8 @@ from .events import Context
 from .state import RecordResult
 from .wire import (
     MAX_BODY_BYTES,
-    Broken,
     MAX_RECORDS,
+    Broken,
     DecodeError,
     Reply,
     TooLarge,

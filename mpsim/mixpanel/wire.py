@@ -13,6 +13,7 @@ import binascii
 import json
 import re
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -57,8 +58,22 @@ class WireRequest:
     body: bytes = b""
 
     def __post_init__(self) -> None:
-        self.headers = {k.lower(): v for k, v in self.headers.items()}
-        parts = urlsplit(self.url)
+        if not isinstance(self.method, str):
+            raise TypeError(f"method must be a string such as 'POST', not {type(self.method).__name__}")
+        if not isinstance(self.url, str):
+            raise TypeError(f"url must be a string, not {type(self.url).__name__}")
+        if not isinstance(self.headers, Mapping):
+            raise TypeError(f"headers must be a mapping of names to values, not {type(self.headers).__name__}")
+        if isinstance(self.body, str):
+            self.body = self.body.encode("utf-8", "surrogatepass")
+        elif not isinstance(self.body, (bytes, bytearray)):
+            raise TypeError(f"body must be bytes (or text), not {type(self.body).__name__}")
+        self.headers = {str(k).lower(): str(v) for k, v in self.headers.items()}
+        try:
+            parts = urlsplit(self.url)
+            parts.port  # noqa: B018 - a bad port raises here, not later
+        except ValueError as exc:
+            raise ValueError(f"url {self.url[:200]!r} is not a valid URL: {exc}") from None
         self.host = (parts.hostname or "").lower()
         self.path = parts.path
         self.query = _single_values(parse_qs(parts.query, keep_blank_values=True))

@@ -162,6 +162,14 @@ def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: An
         if not isinstance(event, dict):
             raise MpsimError(f"events[{index}] must be an object {{message, destination, metadata}}, "
                              f"not {type(event).__name__}")
+    for index, event in enumerate(events):
+        meta = event.get("metadata")
+        if not isinstance(meta, dict):
+            raise MpsimError(f"events[{index}].metadata must be an object with a jobId (the router groups and "
+                             f"orders jobs by it), not {type(meta).__name__}")
+        job = meta.get("jobId")
+        if isinstance(job, (dict, list)):
+            raise MpsimError(f"events[{index}].metadata.jobId must be a number or a string, not {type(job).__name__}")
     now_ms = clock_ms(now)
     items: list[BatchItem] = []
     for chunk in _chunks(events):
