@@ -99,7 +99,7 @@ class Simulator(StateViews):
                  anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, state: Any = None,
                  log_limit: int | None = DEFAULT_LOG_LIMIT, log_bodies: bool = False) -> None:
         check_settings(token=token, api_secret=api_secret, service_accounts=service_accounts, group_keys=group_keys,
-                       geo=geo, log_limit=log_limit, identity_merge=identity_merge)
+                       geo=geo, identity_merge=identity_merge)
         if residency not in (None, "us", "eu", "in"):
             raise ValueError(f"residency must be 'us', 'eu', 'in' or None, not {residency!r}")
         if anon_id_policy not in ("uuid4+mixpanel", "uuid4", "any"):
@@ -498,8 +498,6 @@ SETTING_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "geo": (lambda v: v is None or callable(v) or (isinstance(v, Mapping) and all(isinstance(x, Mapping)
                                                                                      for x in v.values())),
             "a mapping of IPs to locations, a callable ip -> location, or None"),
-    "log_limit": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0),
-                  "a positive number of requests or None"),
 }
 
 
