@@ -45,7 +45,9 @@ class Explanation:
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame(self.rows, columns=self.columns)
+        from ..notebook.views import mark_frame
+
+        return mark_frame(pd.DataFrame(self.rows, columns=self.columns))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able: the answer, the lines, the steps as records and the facts behind them."""
@@ -285,7 +287,7 @@ def dropped_records(state: StateViews) -> Counter[str]:
                 reason = next((words for prefix, words in DROP_REASONS.items() if record.note.startswith(prefix)),
                               record.note)
                 counts[reason] += 1
-    duplicates = len(state.stored_events(deduplicate=False)) - len(state.stored_events())
+    duplicates = len(state._state.events) - state.summary()["events"]  # counts, without reading the events
     if duplicates:
         counts["duplicates (same event, distinct_id, time and $insert_id): only the latest copy counts"] += duplicates
     return counts

@@ -7,8 +7,10 @@ snapshots) the same way to look at them: pandas tables for notebooks and dicts f
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from .columns import EventsView
@@ -92,6 +94,15 @@ def _mpsim_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return mark_frame(frame)
 
 
+def _id_argument(value: Any, name: str = "distinct_id") -> str:
+    """An id given to a view: text, or a number as Mixpanel turns it into text; anything else is a TypeError."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"{name} must be a string (or a number), not {type(value).__name__}")
+
+
 class StateViews:
     """Read access shared by the simulator and its snapshots."""
 
@@ -104,11 +115,11 @@ class StateViews:
 
     def canonical(self, distinct_id: str) -> str:
         """The id Mixpanel shows for ``distinct_id`` after identity merges."""
-        return self._state.identity.canonical(distinct_id)
+        return self._state.identity.canonical(_id_argument(distinct_id))
 
     def cluster(self, distinct_id: str) -> set[str]:
         """Every distinct id that is the same user as ``distinct_id``."""
-        return self._state.identity.members(distinct_id)
+        return self._state.identity.members(_id_argument(distinct_id))
 
     @property
     def refused_merges(self) -> list[Refusal]:
@@ -124,6 +135,24 @@ class StateViews:
         """
         store = self._state.events.store
         return [store.event(i) for i in self._event_positions(deduplicate)]
+
+    def event_copies(self) -> int:
+        """How many event copies are stored, duplicates included (nothing is read or decoded)."""
+        return len(self._state.events)
+
+    def events_from(self, position: int) -> list[StoredEvent]:
+        """The stored copies from ``position`` on, in ingestion order: what arrived since
+        ``event_copies()`` was ``position`` (the playground reads one click's events this way)."""
+        events = self._state.events
+        return events[max(position, 0):len(events)]
+
+    def events_of(self, distinct_ids: Iterable[str]) -> list[StoredEvent]:
+        """Every stored copy whose stored ``distinct_id`` is one of ``distinct_ids``, in ingestion order
+        (one column is scanned; only the matching events are decoded)."""
+        events = self._state.events
+        wanted = set(distinct_ids)
+        column = islice(events.store.distinct_ids, len(events))
+        return [events[i] for i, distinct_id in enumerate(column) if distinct_id in wanted]
 
     def _event_positions(self, deduplicate: bool) -> list[int]:
         events = self._state.events
@@ -217,6 +246,7 @@ class StateViews:
     # ------------------------------------------------------------------ profiles
     def profile(self, distinct_id: str, *, ignore_alias: bool = False) -> dict[str, Any] | None:
         """The visible profile of a user (through identity merges), or the literal one with ``ignore_alias``."""
+        distinct_id = _id_argument(distinct_id)
         key = distinct_id if ignore_alias else self._state.identity.resolve_profile_key(distinct_id)
         found = self._state.profiles.get(key)
         return copy.deepcopy(found.properties) if found else None
@@ -234,7 +264,7 @@ class StateViews:
         return _mpsim_frame(pd.DataFrame(rows, columns=None if rows else ["distinct_id"]))
 
     def group(self, group_key: str, group_id: Any) -> dict[str, Any] | None:
-        found = self._state.groups.get((group_key, str(group_id)))
+        found = self._state.groups.get((_id_argument(group_key, "group_key"), _id_argument(group_id, "group_id")))
         return copy.deepcopy(found.properties) if found else None
 
     @property
