@@ -321,6 +321,7 @@ def _listening(host: str, port: int) -> Iterator[None]:
     import socket
 
     try:
+        socket.getaddrinfo(host, None)  # before the server warns about the host it will not get
         yield
     except socket.gaierror:
         raise MpsimError(f"unknown host {host!r}: give a name or address of this machine, such as 127.0.0.1") from None
