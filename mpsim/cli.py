@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 from ._files import Item, kind_name, read_json, read_records
 from ._input_kinds import wrong_kind
-from .cli_text import article, capped, count, findings_by_rule, plural, ranges, severity_counts
 from .errors import MpsimError, TransformError
+from .wording import article, capped, count, findings_by_rule, plural, ranges, severity_counts
 
 
 def _records(path: str, what: str) -> list[Item]:

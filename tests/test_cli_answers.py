@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mpsim
-from mpsim import cli_text
+from mpsim import wording as cli_text
 from mpsim.cli import main
 from mpsim.replay import read_events
 
