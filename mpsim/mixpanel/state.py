@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from .._gc import paused_gc
 from .columns import EventsView
 from .events import StoredEvent
 from .identity import DEVICE_PREFIX, Identity, LegacyIdentity, OriginalIdentity, Refusal, SimplifiedIdentity
@@ -188,7 +189,8 @@ class StateViews:
         if key not in cache:
             for old in [k for k in cache if k[0] == name]:
                 del cache[old]
-            cache[key] = make()
+            with paused_gc():  # views of big projects make many objects that all survive
+                cache[key] = make()
         return cache[key]
 
     def event_view(self, event: StoredEvent) -> dict[str, Any]:
