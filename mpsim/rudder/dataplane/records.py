@@ -53,7 +53,9 @@ class GatewayExchange:
     @property
     def line(self) -> str:
         """One log line: ``POST /v1/batch 200 ok — 3 of 3 stored``."""
-        text = f"{self.method} {self.path} {self.status} {self.answer.strip()!r}"
+        answer = self.answer.strip()
+        answer = answer if len(answer) <= 40 else answer[:39] + "…"
+        text = f"{self.method} {self.path} {self.status} {answer!r}"
         if self.events or self.status != 200:
             text += f" — {self.stored} of {self.events} stored"
         if self.size is not None and self.status == 413:
