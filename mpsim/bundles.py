@@ -88,14 +88,16 @@ class Report:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        from .notebook.views import badge, output_html
+
         parts = [f"<h4>{html.escape(str(self.bundle.get('ticket', '')))} {html.escape(self.bundle.get('title', ''))}</h4>",
                  f"<p>{html.escape(self.bundle.get('description', ''))}</p>"]
         for run in self.runs:
-            rows = "".join(f"<li style='color:{'#1e8e3e' if o.met else '#c62828'}'>{'✔' if o.met else '✘'} "
+            rows = "".join(f"<li>{badge('✔ met' if o.met else '✘ not met', 'ok' if o.met else 'error')} "
                            f"{html.escape(o.text)}{'' if o.met else ' — actual: ' + html.escape(json.dumps(o.actual, default=str))}</li>"
                            for o in run.outcomes)
             parts.append(f"<b>{html.escape(run.label)}</b><ul>{rows}</ul>")
-        return "<div class='mpsim-bundle'>" + "".join(parts) + "</div>"
+        return output_html("".join(parts), "bundle")
 
 
 # --------------------------------------------------------------------------- expectations, as a table

@@ -9,7 +9,6 @@ are compared entity by entity: events, user profiles, group profiles and identit
 from __future__ import annotations
 
 import difflib
-import html
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,8 +22,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 KINDS = ("added", "removed", "changed", "type-changed", "moved")
-_COLOURS = {"added": "#e6f4ea", "removed": "#fce8e6", "changed": "#fef7e0", "type-changed": "#fef7e0",
-            "moved": "#e8f0fe"}
 
 
 @dataclass(frozen=True)
@@ -172,7 +169,9 @@ class Diff:
 
         entity = any(r.entity for r in self.rows)
         columns = (["entity", "id"] if entity else []) + ["path", "kind", "before", "after"]
-        return pd.DataFrame([{c: getattr(r, c) for c in columns} for r in self.rows], columns=columns)
+        from .notebook.views import mark_frame
+
+        return mark_frame(pd.DataFrame([{c: getattr(r, c) for c in columns} for r in self.rows], columns=columns))
 
     def to_text(self, before: str = "before", after: str = "after", limit: int | None = None) -> str:
         """One line per change, for terminals and conformance reports."""
@@ -192,19 +191,9 @@ class Diff:
         return "Diff(" + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + ")" if self.rows else "Diff(no differences)"
 
     def _repr_html_(self) -> str:
-        if not self.rows:
-            return "<p class='mpsim-diff'>No differences.</p>"
-        entity = any(r.entity for r in self.rows)
-        head = (["entity", "id"] if entity else []) + ["path", "kind", self.labels[0], self.labels[1]]
-        body = []
-        for r in self.rows:
-            cells = ([r.entity, r.id] if entity else []) + [r.path, r.kind]
-            tds = "".join(f"<td><code>{html.escape(str(c))}</code></td>" for c in cells)
-            tds += "".join(f"<td><code>{html.escape(_short(v)) if v is not None or r.kind == 'changed' else ''}"
-                           f"</code></td>" for v in (r.before, r.after))
-            body.append(f"<tr style='background:{_COLOURS.get(r.kind, '#fff')}'>{tds}</tr>")
-        return ("<table class='mpsim-diff'><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
-                + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+        from .notebook.views import diff_html
+
+        return diff_html(self)
 
 
 def _payload(value: Any) -> Any:
@@ -215,12 +204,16 @@ def _payload(value: Any) -> Any:
     return value
 
 
+def event_entity(event: Any) -> str:
+    """How a diff names a stored event: by its ``$insert_id``, which names it the same way in two
+    replays; an event with a generated one only has its sequence number."""
+    return f"{event.name} #{event.seq}" if event.generated_insert_id else f"{event.name} [{event.insert_id}]"
+
+
 def _state_entities(state: StateViews) -> dict[tuple[str, str], Any]:
     entities: dict[tuple[str, str], Any] = {}
     for event in state.stored_events():
-        # the $insert_id names an event the same way in two replays; generated ones only have a sequence
-        name = f"{event.name} #{event.seq}" if event.generated_insert_id else f"{event.name} [{event.insert_id}]"
-        entities[("event", name)] = state.event_view(event)
+        entities[("event", event_entity(event))] = state.event_view(event)
     for key, profile in state._state.profiles.items():
         visible = state._state.identity.profile_visible(key)
         entities[("profile" if visible else "hidden profile", key)] = profile.properties
@@ -233,7 +226,11 @@ def _state_entities(state: StateViews) -> dict[tuple[str, str], Any]:
 
 def diff_states(a: StateViews, b: StateViews) -> Diff:
     """Entity-by-entity differences between two simulator states (snapshots or live simulators)."""
-    ea, eb = _state_entities(a), _state_entities(b)
+    return diff_entities(_state_entities(a), _state_entities(b))
+
+
+def diff_entities(ea: dict[tuple[str, str], Any], eb: dict[tuple[str, str], Any]) -> Diff:
+    """Differences between two ``(entity kind, id) → value`` maps, in the order a state diff uses."""
     rows: list[Change] = []
     for entity, ident in list(ea) + [k for k in eb if k not in ea]:
         key = (entity, ident)
@@ -269,9 +266,11 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
-        notes = "".join(f"<p class='mpsim-note'>{html.escape(n)}</p>" for n in self.notes)
-        return ("<div class='mpsim-comparison'>" + notes + "<h4>Requests Mixpanel receives</h4>" + self.requests._repr_html_()
-                + "<h4>What Mixpanel holds</h4>" + self.state._repr_html_() + "</div>")
+        from .notebook.views import diff_body_html, note, output_html
+
+        return output_html("".join(note(n) for n in self.notes)
+                           + "<h4>Requests Mixpanel receives</h4>" + diff_body_html(self.requests)
+                           + "<h4>What Mixpanel holds</h4>" + diff_body_html(self.state), "comparison")
 
     def __repr__(self) -> str:
         return f"Comparison(requests={self.requests!r}, state={self.state!r})"

@@ -109,8 +109,10 @@ class Replay:
     def _repr_html_(self) -> str:
         problems = "".join(f"<li>{html.escape(s.label)}: {html.escape(s.error.message if s.error else '')}</li>"
                            for s in self.transform_errors)
-        return ("".join(f"<p>{html.escape(line)}</p>" for line in self.summary_lines())
-                + (f"<ul>{problems}</ul>" if problems else "") + self.sim._repr_html_())
+        from .notebook.views import output_html, state_body_html
+
+        return output_html("".join(f"<p>{html.escape(line)}</p>" for line in self.summary_lines())
+                           + (f"<ul>{problems}</ul>" if problems else "") + state_body_html(self.sim), "replay")
 
 
 def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None = None, *,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,11 +104,6 @@ class Request:
         }
 
     def _repr_html_(self) -> str:
-        pretty = json.dumps(json.loads(self.body_text()), indent=2, ensure_ascii=False)
-        params = "&amp;".join(f"{html.escape(str(k))}={html.escape(str(v))}" for k, v in self.params.items())
-        return (
-            f"<div class='mpsim-request'><b>{html.escape(self.method)} "
-            f"{html.escape(self.endpoint)}</b>{'?' + params if params else ''}"
-            f" <small>({len(self.records)} record{'s' if len(self.records) != 1 else ''})</small>"
-            f"<pre>{html.escape(pretty)}</pre></div>"
-        )
+        from .notebook.views import request_html
+
+        return request_html(self)

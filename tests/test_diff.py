@@ -62,13 +62,15 @@ def test_snapshot_diff_groups_changes_by_entity():
 def test_diff_renderings():
     d = mpsim.diff({"a": 1, "b": 2}, {"a": 2, "c": 3})
     page = d._repr_html_()
-    assert page.count("<tr style='background:") == 3
-    assert "background:#fef7e0" in page and "background:#fce8e6" in page and "background:#e6f4ea" in page
-    assert "<code>a</code>" in page and "<th>before</th>" in page
+    # one tinted row per change, coloured by the theme-aware classes of the views' style block
+    assert page.count("<tr class='mpsim-") == 3
+    assert "<tr class='mpsim-changed'><td>a</td>" in page and "<tr class='mpsim-removed'><td>b</td>" in page
+    assert "<tr class='mpsim-added'><td>c</td>" in page and "<th>before</th>" in page
+    assert "mathjax_ignore" in page
     assert d.to_text() == "a: 1 → 2\nb: removed 2\nc: added 3"
     assert d.to_text("expected", "got") == "a: expected 1, got 2\nb: missing (expected 2)\nc: unexpected 3"
     assert repr(d) == "Diff(1 added, 1 removed, 1 changed)"
-    assert mpsim.diff({}, {})._repr_html_() == "<p class='mpsim-diff'>No differences.</p>"
+    assert "<p>No differences.</p>" in mpsim.diff({}, {})._repr_html_()
 
 
 def test_compare_configs_original_vs_simplified():

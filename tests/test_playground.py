@@ -6,6 +6,7 @@ import json
 
 import mpsim
 from mpsim.notebook import FIELDS, config_from_values, parse_pasted, values_from_config
+from mpsim.notebook.playground import STALE_HTML, TABS
 from mpsim.notebook.views import PasteError, clusters_svg
 
 NOW = "2024-03-02T00:00:00Z"
@@ -42,7 +43,7 @@ def test_send_updates_state_changes_and_identity_graph():
     changes = pg.outputs["Changes"].value
     assert "identity" in changes and "canonical" in changes
     graph = pg.outputs["Identity graph"].value
-    assert graph.startswith("<svg") and UUID in graph and "u1" in graph
+    assert "<svg class='mpsim-clusters'" in graph and UUID in graph and "u1" in graph
     assert pg.sim.canonical(UUID) == "u1"
 
 
@@ -54,10 +55,18 @@ def test_bad_json_and_transform_errors_are_shown_and_state_is_untouched():
     pg.events_input.value = '{"type": "track",'
     pg.send_button.click()
     assert "not valid JSON" in pg.error.value and "Traceback" not in pg.error.value
-    pg.events_input.value = json.dumps([TRACK, {"type": "Track"}])
-    pg.send_button.click()
-    assert "<b>event 1 (Track)</b>" in pg.error.value and "is not supported" in pg.error.value
     assert len(pg.sim.log) == before and "Nothing was sent" in pg.status.value
+
+
+def test_refused_events_are_listed_with_the_reason_and_the_others_are_sent():
+    pg = app(config={"token": "tok"})
+    pg.events_input.value = json.dumps([TRACK, {"type": "Track"}, {**TRACK, "messageId": "m2", "event": "Bought"}])
+    pg.send_button.click()
+    requests_tab = pg.outputs["Requests"].value
+    assert "<b>event 1 (Track)</b>" in requests_tab and "is not supported" in requests_tab
+    assert "1 event refused by RudderStack (the others went on)" in requests_tab
+    assert pg.error.value == "" and "1 event refused by RudderStack" in pg.status.value
+    assert list(pg.sim.events["event"]) == ["Viewed", "Bought"]
 
 
 def test_load_settings_from_destination_json_and_reset():
@@ -124,4 +133,95 @@ def test_rich_html_for_every_public_object():
     for obj in objects:
         page = obj._repr_html_()
         assert page.startswith("<") and len(page) > 40, type(obj)
-    assert clusters_svg(mpsim.Simulator()) == "<p>No identities yet.</p>"
+    assert "<p>No identities yet.</p>" in clusters_svg(mpsim.Simulator())
+
+
+def test_a_failed_action_marks_every_shown_tab_out_of_date_until_the_next_success():
+    pg = app(config={"token": "tok"})
+    pg.events_input.value = json.dumps(IDENTIFY)
+    pg.send_button.click()
+    fresh = pg.outputs["State"].value
+    pg.events_input.value = "{oops"
+    pg.send_button.click()
+    assert "not valid JSON" in pg.error.value
+    for index, name in enumerate(TABS):
+        if name == "Settings change":  # never filled: nothing to mark
+            assert pg.outputs[name].value == "" and pg.tabs.get_title(index) == name
+            continue
+        assert pg.tabs.get_title(index) == f"{name} (out of date)"
+        assert pg.outputs[name].value.startswith(STALE_HTML)
+    assert pg.outputs["State"].value == STALE_HTML + fresh  # marked once, not stacked
+    pg.send_button.click()
+    assert pg.outputs["State"].value.count("Out of date") == 1
+    pg.events_input.value = json.dumps(TRACK)
+    pg.send_button.click()
+    assert pg.error.value == "" and all(pg.tabs.get_title(i) == name for i, name in enumerate(TABS))
+    assert "Out of date" not in pg.outputs["State"].value
+
+
+def test_the_settings_change_tab_shows_what_the_change_did_to_requests_and_state():
+    pg = app(config={"token": "tok"})
+    pg.events_input.value = json.dumps(IDENTIFY)
+    pg.transform_button.click()
+    assert pg.outputs["Settings change"].value == ""  # nothing to compare with yet
+    pg.form["new_mapping"].value = True
+    pg.transform_button.click()
+    tab = pg.outputs["Settings change"].value
+    assert "useNewMapping" in tab and "previous settings" in tab and "new settings" in tab
+    requests_part, state_part = tab.split("<h4>Requests Mixpanel receives</h4>")[1].split("<h4>What Mixpanel holds</h4>")
+    assert "$firstName" in requests_part and "$first_name" in requests_part
+    assert "profile" in state_part and "$first_name" in state_part
+    pg.transform_button.click()  # same settings again: the tab keeps the last change
+    assert pg.outputs["Settings change"].value == tab
+
+
+def test_load_sample_fills_events_and_settings_then_sends():
+    from mpsim.samples import sample_session
+
+    pg = mpsim.playground()
+    pg.sample_button.click()
+    session = sample_session()
+    assert len(parse_pasted(pg.events_input.value)) == len(session["events"])
+    assert pg.form["token"].value == "demo-token" and pg.form["new_mapping"].value is True
+    assert pg.form["group_keys"].value == "company_id"
+    pg.send_button.click()
+    assert "Mixpanel accepted all" in pg.status.value, pg.status.value
+    assert len(pg.sim.events) > 5 and pg.sim.profiles["distinct_id"].tolist()
+
+
+def test_changes_tab_matches_a_full_state_diff_event_by_event():
+    """The click diff reads only what the requests touched; on the sample session it finds the same
+    identity, profile, group and event changes as diffing two whole snapshots."""
+    from mpsim.notebook.increments import ClickDiff
+    from mpsim.samples import sample_session
+
+    session = sample_session()
+    config = session["destination"]["Config"]
+    sim = mpsim.Simulator(token=config["token"], now=session["now"])
+    for event in session["events"]:
+        requests = mpsim.transform(event, config, now=session["now"])
+        before, click = sim.snapshot(), ClickDiff(sim, requests)
+        sim.send(requests)
+        fast = {(c.entity, c.id, c.path, c.kind) for c in click.after()}
+        full = {(c.entity, c.id, c.path, c.kind) for c in mpsim.diff(before, sim)}
+        assert fast == full, event
+
+
+def test_a_big_project_shows_the_last_events_and_what_the_click_touched(monkeypatch):
+    import importlib
+
+    module = importlib.import_module("mpsim.notebook.playground")  # (the package's `playground` is the function)
+    monkeypatch.setattr(module, "FULL_VIEW_EVENTS", 3)
+    pg = app(config={"token": "tok"})
+    pg.events_input.value = "\n".join(json.dumps({**TRACK, "userId": f"user-{i}", "anonymousId": None,
+                                                  "messageId": f"m{i}"}) for i in range(6))
+    pg.send_button.click()
+    pg.events_input.value = json.dumps(IDENTIFY)
+    pg.send_button.click()
+    state = pg.outputs["State"].value
+    assert "A big project" in state and "7 events (7 stored copies)" in state
+    assert "Profiles this send touched" in state and "Ada" in state and "user-0" not in state.split("Last events")[0]
+    assert "Identities this send touched" in state and UUID in state
+    graph = pg.outputs["Identity graph"].value
+    assert "users this send touched" in graph and UUID in graph and ">user-1<" not in graph
+    assert "canonical" in pg.outputs["Changes"].value and "$merge" not in pg.outputs["Changes"].value.split("event")[0]

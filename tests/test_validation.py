@@ -145,7 +145,8 @@ def test_findings_table_summary_and_html():
         {"severity": "error", "rule": "placeholder-id", "count": 1},
         {"severity": "warning", "rule": "unknown-dollar-property", "count": 1}]
     page = findings._repr_html_()
-    assert "<table>" in page and "color:#c62828" in page and "placeholder-id" in page and "$plan" in page
+    assert "<table class='mpsim-table'>" in page and "mpsim-tone-error'>error</span>" in page
+    assert "placeholder-id" in page and "$plan" in page and "mathjax_ignore" in page
     assert "ERROR   [0] placeholder-id at $[0].properties.distinct_id" in str(findings)
     empty = mpsim.validate(ev(), now=NOW)
     assert not empty and "No findings" in empty._repr_html_() and len(empty.summary()) == 0

@@ -7,7 +7,6 @@ snapshots) the same way to look at them: pandas tables for notebooks and dicts f
 from __future__ import annotations
 
 import copy
-import html
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -96,6 +95,13 @@ class State:
 def iso_seconds(ms: int) -> str:
     """``YYYY-MM-DDTHH:MM:SS`` in UTC, the form Mixpanel uses for dates."""
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _mpsim_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mark a frame as mpsim's: notebooks then show it without MathJax (``mpsim.notebook.views``)."""
+    from ..notebook.views import mark_frame
+
+    return mark_frame(frame)
 
 
 class StateViews:
@@ -188,7 +194,7 @@ class StateViews:
             })
         columns = ["time", "event", "distinct_id", "stored_distinct_id", "insert_id", "endpoint", "groups",
                    "failure_reason", "properties", "seq"]
-        return pd.DataFrame(rows, columns=columns)
+        return _mpsim_frame(pd.DataFrame(rows, columns=columns))
 
     # ------------------------------------------------------------------ profiles
     def profile(self, distinct_id: str, *, ignore_alias: bool = False) -> dict[str, Any] | None:
@@ -207,7 +213,7 @@ class StateViews:
         import pandas as pd
 
         rows = [{"distinct_id": p.key, **p.properties} for p in self._visible_profiles()]
-        return pd.DataFrame(rows, columns=None if rows else ["distinct_id"])
+        return _mpsim_frame(pd.DataFrame(rows, columns=None if rows else ["distinct_id"]))
 
     def group(self, group_key: str, group_id: Any) -> dict[str, Any] | None:
         found = self._state.groups.get((group_key, str(group_id)))
@@ -219,7 +225,7 @@ class StateViews:
         import pandas as pd
 
         rows = [{"group_key": k, "group_id": g, **p.properties} for (k, g), p in self._state.groups.items()]
-        return pd.DataFrame(rows, columns=None if rows else ["group_key", "group_id"])
+        return _mpsim_frame(pd.DataFrame(rows, columns=None if rows else ["group_key", "group_id"]))
 
     @property
     def identities(self) -> pd.DataFrame:
@@ -237,8 +243,8 @@ class StateViews:
                 "kind": "device" if distinct_id.startswith(DEVICE_PREFIX) else "id",
                 "has_profile": distinct_id in self._state.profiles,
             })
-        return pd.DataFrame(rows, columns=["distinct_id", "canonical", "is_canonical", "cluster_size", "kind",
-                                           "has_profile"])
+        return _mpsim_frame(pd.DataFrame(rows, columns=["distinct_id", "canonical", "is_canonical", "cluster_size",
+                                                        "kind", "has_profile"]))
 
     def clusters(self) -> dict[str, list[str]]:
         """Canonical id → every distinct id of that user, for ids seen by this project."""
@@ -262,17 +268,9 @@ class StateViews:
         }
 
     def _repr_html_(self) -> str:
-        parts = [f"<b>{html.escape(type(self).__name__)}</b> ({self.identity_merge} ID merge): "
-                 + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.summary().items())]
-        for title, frame in (("Events", self.events.drop(columns=["properties", "seq"])),
-                             ("Profiles", self.profiles), ("Groups", self.groups)):
-            if len(frame):
-                parts.append(f"<h4>{title}</h4>" + frame.to_html(index=False, max_rows=20))
-        if self._state.identity.refusals:
-            parts.append("<h4>Refused merges</h4><ul>" + "".join(
-                f"<li>{html.escape(r.kind)} {html.escape(' + '.join(r.ids))}: <code>{html.escape(r.reason)}</code> "
-                f"— {html.escape(r.description)}</li>" for r in self._state.identity.refusals) + "</ul>")
-        return "<div class='mpsim-state'>" + "".join(parts) + "</div>"
+        from ..notebook.views import simulator_html
+
+        return simulator_html(self)
 
 
 class Snapshot(StateViews):

@@ -3,23 +3,46 @@
 ``PlaygroundModel`` does the work and produces HTML for each output tab; ``Playground`` is the
 ipywidgets shell (text areas, a settings form, buttons, tabs) that only moves values in and out.
 Tests drive the shell headless by setting widget values and clicking buttons.
+
+It keeps going like ``replay``: events RudderStack refuses are listed with the reason and the others
+are sent. When an action fails, the tabs keep the previous results marked as out of date. A click
+stays cheap on a big project: the Changes tab compares only what the sent requests touched, and
+past ``FULL_VIEW_EVENTS`` stored events the State tab and the identity picture show the last events
+and the users the click touched instead of every row.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import ipywidgets as widgets
 
-from ..diff import diff
+from ..diff import Diff, compare_configs, diff
 from ..errors import TransformError
 from ..mixpanel import Simulator
 from ..request import Request
 from ..rudder import transform
 from ..validation import validate
-from .views import PasteError, clusters_svg, error_html, parse_pasted, requests_html, state_html
+from .increments import ClickDiff, EventCounter, with_clusters
+from .views import (
+    MAX_ROWS,
+    EventRows,
+    PasteError,
+    Table,
+    clusters_svg,
+    diff_body_html,
+    error_html,
+    frame_table_html,
+    output_html,
+    parse_pasted,
+    refused_html,
+    requests_html,
+    state_html,
+    table_html,
+)
 
 
 @dataclass(frozen=True)
@@ -95,17 +118,41 @@ def values_from_config(config: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+#: Up to this many stored events the State tab shows the whole project; beyond, what the click touched.
+FULL_VIEW_EVENTS = 2000
+#: Events replayed under both settings for the "Settings change" tab.
+COMPARE_EVENTS = 200
+
+TABS = ("Requests", "Findings", "State", "Changes", "Settings change", "Identity graph")
+
+STALE_HTML = output_html("<div class='mpsim-callout mpsim-tone-warning mpsim-stale'><b>Out of date:</b> the last "
+                         "action failed (see the message above); this is the result of the one before.</div>",
+                         "stale")
+
+
 @dataclass
 class Outcome:
-    """What one button press produced: HTML for each tab, or an error (and the state untouched)."""
+    """What one button press produced: HTML for each tab, or an error (and the state untouched).
+
+    ``refused`` lists the events RudderStack refused (label, reason) while the others went on;
+    ``stale`` names the tabs that still show an earlier result because this action failed.
+    """
 
     tabs: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     status: str = ""
     requests: list[Request] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    stale: tuple[str, ...] = ()
 
 
-TABS = ("Requests", "Findings", "State", "Changes", "Identity graph")
+def event_label(index: int, event: dict[str, Any]) -> str:
+    name = event.get("event") or event.get("name") or ""
+    return f"event {index} ({event.get('type', 'no type')}{' ' + str(name) if name else ''})"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 class PlaygroundModel:
@@ -117,57 +164,147 @@ class PlaygroundModel:
         self.now = now
         self._own_sim = sim is None
         self.sim = sim if sim is not None else Simulator(identity_merge=self._mode(), now=now)
+        #: what each tab shows now (fresh results only; staleness is added on display)
+        self.tabs: dict[str, str] = dict.fromkeys(TABS, "")
+        #: the settings of the last successful action, for the "Settings change" tab
+        self.last_config: dict[str, Any] | None = None
+        self._counter = EventCounter()
 
     def _mode(self) -> str:
         return "simplified" if self.config.get("identityMergeApi") == "simplified" else "original"
 
-    def _transform_all(self, events: list[dict[str, Any]]) -> list[Request]:
+    def transform_each(self, events: list[dict[str, Any]]) -> tuple[list[Request], list[tuple[str, str]]]:
+        """The requests of every event RudderStack accepts, and (label, reason) for each it refuses."""
         requests: list[Request] = []
+        refused: list[tuple[str, str]] = []
+        now = self.now if self.now is not None else self.sim.now_ms
         for index, event in enumerate(events):
             try:
-                requests += transform(event, self.config, now=self.now if self.now is not None else self.sim.now_ms)
+                requests += transform(event, self.config, now=now)
             except TransformError as exc:
-                raise PasteError(f"RudderStack refuses it: {exc.message} ({exc.kind}, status {exc.status_code})",
-                                 f"event {index} ({event.get('type', 'no type')})") from None
-        return requests
+                refused.append((event_label(index, event),
+                                f"RudderStack refuses it: {exc.message} ({exc.kind}, status {exc.status_code})"))
+        return requests, refused
+
+    def _failed(self, error: str) -> Outcome:
+        stale = tuple(name for name in TABS if self.tabs[name])
+        return Outcome(tabs={name: STALE_HTML + self.tabs[name] if name in stale else "" for name in TABS},
+                       error=error, status="Nothing was sent.", stale=stale)
 
     def run(self, text: str, *, send: bool) -> Outcome:
-        """Transform the pasted events; with ``send``, deliver them to the simulator too."""
+        """Transform the pasted events; with ``send``, deliver what RudderStack accepts to the simulator."""
         try:
             events = parse_pasted(text)
-            requests = self._transform_all(events)
         except PasteError as exc:
-            return Outcome(error=error_html(exc.reason, exc.where), status="Nothing was sent.")
-        outcome = Outcome(requests=requests)
-        outcome.tabs["Requests"] = requests_html(requests)
-        outcome.tabs["Findings"] = validate(events, now=self.now, config=self.config,
-                                            group_keys=None)._repr_html_()
-        if not send:
-            outcome.status = f"{len(events)} event(s) → {len(requests)} request(s); not sent."
-            return outcome
-        if self._mode() != self.sim.identity_merge:
+            return self._failed(error_html(exc.reason, exc.where))
+        requests, refused = self.transform_each(events)
+        if send and self._mode() != self.sim.identity_merge:
             if self._own_sim and not len(self.sim.log):
                 self.sim = Simulator(identity_merge=self._mode(), now=self.now)
             else:
-                return Outcome(tabs=outcome.tabs, error=error_html(
+                return self._failed(error_html(
                     f"the simulated project uses {self.sim.identity_merge} ID merge and already holds data; "
-                    "press Reset to switch it to " + self._mode(), "ID merge"), status="Nothing was sent.")
-        before = self.sim.snapshot()
-        replies = self.sim.send(requests)
-        rejected = [r.body for r in replies if not r.ok]
-        outcome.tabs["State"] = state_html(self.sim)
-        outcome.tabs["Changes"] = diff(before, self.sim.snapshot())._repr_html_()
-        outcome.tabs["Identity graph"] = clusters_svg(self.sim)
-        outcome.status = (f"{len(events)} event(s) → {len(requests)} request(s) sent; "
-                          + (f"Mixpanel rejected part of {len(rejected)}." if rejected else "Mixpanel accepted all."))
-        return outcome
+                    "press Reset to switch it to " + self._mode(), "ID merge"))
+        tabs = {"Requests": refused_html(refused) + requests_html(requests),
+                "Findings": validate(events, now=self.now, config=self.config, group_keys=None)._repr_html_()}
+        if self.last_config is not None and self.last_config != self.config:
+            tabs["Settings change"] = self.settings_change_html(events, self.last_config, self.config)
+        self.last_config = dict(self.config)
+        refused_note = f"; {_plural(len(refused), 'event')} refused by RudderStack" if refused else ""
+        status = f"{_plural(len(events), 'event')} → {_plural(len(requests), 'request')}{refused_note}"
+        if send:
+            click = ClickDiff(self.sim, requests)
+            replies = self.sim.send(requests)
+            changes = click.after()
+            rejected = sum(not r.ok for r in replies)
+            tabs["State"] = self.state_view(click)
+            tabs["Changes"] = output_html("<p>What this send changed in the project:</p>" + diff_body_html(changes),
+                                          "diff")
+            tabs["Identity graph"] = self.identity_view(click)
+            status += (" sent; " + (f"Mixpanel rejected part of {_plural(rejected, 'request')}." if rejected
+                                     else "Mixpanel accepted all."))
+        else:
+            status += "; not sent."
+        self.tabs.update(tabs)
+        return Outcome(tabs=dict(self.tabs), status=status, requests=requests, refused=refused)
+
+    # ------------------------------------------------------------------ views of one click
+    def _big(self) -> bool:
+        return self._counter.raw > FULL_VIEW_EVENTS
+
+    def state_view(self, click: ClickDiff) -> str:
+        """The whole state on a small project; on a big one the counts, the last events and what the click touched."""
+        raw = self.sim.stored_events(deduplicate=False)
+        self._counter.update(raw)
+        if not self._big():
+            return state_html(self.sim)
+        clusters = self.sim.clusters()
+        touched = click.ids_before | click.ids_after
+        parts = [f"<p><b>{html.escape(type(self.sim).__name__)}</b> ({html.escape(self.sim.identity_merge)} ID "
+                 f"merge): {self._counter.count} events ({len(raw)} stored copies), {len(clusters)} users, "
+                 f"{len(self.sim.refused_merges)} refused merges.</p>",
+                 f"<p class='mpsim-note'>A big project: shown are the last {MAX_ROWS // 2} events and the users "
+                 "and groups this send touched. Every row is in the simulator (sim.events, sim.profiles, "
+                 "sim.groups, sim.identities).</p>",
+                 "<h4>Last events</h4>" + table_html(Table(EventRows.columns, EventRows(self.sim, raw[-(MAX_ROWS // 2):]),
+                                                           total=len(raw)))]
+        import pandas as pd
+
+        profiles = [{"distinct_id": i, **(self.sim.profile(i, ignore_alias=True) or {})} for i in sorted(touched)
+                    if self.sim.profile(i, ignore_alias=True) is not None]
+        if profiles:
+            parts.append("<h4>Profiles this send touched</h4>" + frame_table_html(pd.DataFrame(profiles)))
+        groups = [{"group_key": k, "group_id": g, **(self.sim.group(k, g) or {})}
+                  for k, g in sorted(click.touched.groups) if self.sim.group(k, g) is not None]
+        if groups:
+            parts.append("<h4>Groups this send touched</h4>" + frame_table_html(pd.DataFrame(groups)))
+        identities = [(i, self.sim.canonical(i), len(self.sim.cluster(i))) for i in sorted(touched)]
+        if identities:
+            parts.append("<h4>Identities this send touched</h4>"
+                         + table_html(Table(("distinct_id", "canonical", "cluster_size"), identities)))
+        return output_html("".join(parts), "state")
+
+    def identity_view(self, click: ClickDiff) -> str:
+        if not self._big():
+            return clusters_svg(self.sim)
+        only = with_clusters(self.sim, click.ids_before | click.ids_after)
+        return (output_html("<p class='mpsim-note'>A big project: the users this send touched.</p>", "note")
+                + clusters_svg(self.sim, only=only))
+
+    def settings_change_html(self, events: list[dict[str, Any]], before: dict[str, Any],
+                             after: dict[str, Any]) -> str:
+        """``compare_configs`` of the pasted events under the previous and the new settings."""
+        labels = ("previous settings", "new settings")
+        shown = events[:COMPARE_EVENTS]
+        comparison = compare_configs(shown, before, after, now=self.now)
+        cut = f" (the first {len(shown)} of {len(events)})" if len(shown) < len(events) else ""
+        return output_html(
+            f"<p>The settings changed since the last run; here is what the change does to the pasted "
+            f"{_plural(len(shown), 'event')}{cut}, each replayed into an empty project under both settings.</p>"
+            "<h4>Settings</h4>" + diff_body_html(Diff(diff(before, after).rows, labels))
+            + "<h4>Requests Mixpanel receives</h4>" + diff_body_html(Diff(comparison.requests.rows, labels))
+            + "<h4>What Mixpanel holds</h4>" + diff_body_html(Diff(comparison.state.rows, labels)),
+            "settings-change")
 
     def reset(self) -> Outcome:
         if self._own_sim:
             self.sim = Simulator(identity_merge=self._mode(), now=self.now)
         else:
             self.sim.reset()
-        return Outcome(tabs=dict.fromkeys(TABS, ""), status="The simulated project is empty.")
+        self.tabs = dict.fromkeys(TABS, "")
+        self._counter = EventCounter()
+        return Outcome(tabs=dict(self.tabs), status="The simulated project is empty.")
+
+    def sample(self) -> tuple[str, dict[str, Any]]:
+        """The built-in sample session: its events as JSON Lines and its destination settings."""
+        from ..samples import sample_session
+
+        session = sample_session()
+        if self.now is None:
+            self.now = session["now"]
+            if self._own_sim and not len(self.sim.log):
+                self.sim = Simulator(identity_merge=self._mode(), now=self.now)
+        return "\n".join(json.dumps(e) for e in session["events"]), dict(session["destination"]["Config"])
 
 
 class Playground(widgets.VBox):
@@ -176,12 +313,14 @@ class Playground(widgets.VBox):
     def __init__(self, sim: Simulator | None = None, config: dict[str, Any] | None = None, now: Any = None) -> None:
         self.model = PlaygroundModel(sim, config, now)
         self.events_input = widgets.Textarea(
-            placeholder="Paste a RudderStack event, a JSON array of events, or JSON Lines",
+            placeholder="Paste a RudderStack event, a JSON array of events, or JSON Lines (or press Load sample)",
             layout=widgets.Layout(width="100%", height="180px"))
         self.form: dict[str, widgets.Widget] = {f.name: self._field_widget(f) for f in FIELDS}
         self.config_input = widgets.Textarea(placeholder="…or paste RudderStack's destination JSON and press Load",
-                                             layout=widgets.Layout(width="100%", height="60px"))
+                                             layout=widgets.Layout(width="auto", flex="1 1 auto", height="60px"))
         self.load_button = widgets.Button(description="Load settings", icon="upload")
+        self.sample_button = widgets.Button(description="Load sample", icon="file",
+                                            tooltip="Fill in the built-in sample session and its settings")
         self.transform_button = widgets.Button(description="Transform", button_style="info", icon="exchange")
         self.send_button = widgets.Button(description="Transform and send", button_style="primary", icon="paper-plane",
                                           layout=widgets.Layout(width="auto"))
@@ -192,18 +331,23 @@ class Playground(widgets.VBox):
         self.tabs = widgets.Tab(children=list(self.outputs.values()), titles=list(TABS))
         self._set_form(values_from_config(self.model.config))
         self.load_button.on_click(lambda _: self.load_settings())
+        self.sample_button.on_click(lambda _: self.load_sample())
         self.transform_button.on_click(lambda _: self._show(self._run(send=False)))
         self.send_button.on_click(lambda _: self._show(self._run(send=True)))
         self.reset_button.on_click(lambda _: self._show(self.model.reset()))
-        form = widgets.GridBox(list(self.form.values()),
-                               layout=widgets.Layout(grid_template_columns="repeat(3, 33%)"))
+        # a responsive grid: as many 300 px columns as fit, each widget filling its cell
+        form = widgets.GridBox(list(self.form.values()), layout=widgets.Layout(
+            grid_template_columns="repeat(auto-fill, minmax(300px, 1fr))", grid_gap="4px 16px", width="100%"))
+        form.add_class("mpsim-form")
         super().__init__([
             widgets.HTML("<b>RudderStack events</b>"), self.events_input,
             widgets.HTML("<b>Mixpanel destination settings</b>"), form,
-            widgets.HBox([self.config_input, self.load_button]),
-            widgets.HBox([self.transform_button, self.send_button, self.reset_button]),
+            widgets.HBox([self.config_input, self.load_button], layout=widgets.Layout(width="100%")),
+            widgets.HBox([self.transform_button, self.send_button, self.reset_button, self.sample_button],
+                         layout=widgets.Layout(flex_flow="row wrap")),
             self.error, self.status, self.tabs,
         ])
+        self.add_class("mpsim-playground")
 
     @property
     def sim(self) -> Simulator:
@@ -212,12 +356,13 @@ class Playground(widgets.VBox):
     @staticmethod
     def _field_widget(f: Field) -> widgets.Widget:
         style = {"description_width": "150px"}
+        cell = widgets.Layout(width="auto", min_width="0")
         if f.kind == "bool":
-            return widgets.Checkbox(description=f.label, indent=False)
+            return widgets.Checkbox(description=f.label, indent=False, layout=cell)
         if f.kind == "choice":
-            return widgets.Dropdown(description=f.label, options=list(f.options), style=style)
+            return widgets.Dropdown(description=f.label, options=list(f.options), style=style, layout=cell)
         placeholder = "comma-separated" if f.kind.startswith("list:") else ""
-        return widgets.Text(description=f.label, placeholder=placeholder, style=style)
+        return widgets.Text(description=f.label, placeholder=placeholder, style=style, layout=cell)
 
     def _set_form(self, values: dict[str, Any]) -> None:
         for name, value in values.items():
@@ -238,17 +383,36 @@ class Playground(widgets.VBox):
         self.model.config = dict(config.get("Config", config))
         self._set_form(values_from_config(self.model.config))
         self.error.value = ""
-        self.status.value = "Settings loaded."
+        self.status.value = _status_html("Settings loaded.")
+
+    def load_sample(self) -> None:
+        """Fill in the built-in sample session and its destination settings (nothing is sent yet)."""
+        text, config = self.model.sample()
+        self.events_input.value = text
+        self.model.config = {**self.model.config, **config}
+        self._set_form(values_from_config(self.model.config))
+        self.error.value = ""
+        self.status.value = _status_html("Sample loaded: press Transform and send.")
 
     def _run(self, *, send: bool) -> Outcome:
         self.model.config = config_from_values(self.form_values(), self.model.config)
         return self.model.run(self.events_input.value, send=send)
 
     def _show(self, outcome: Outcome) -> None:
+        """Move an outcome into the widgets; only the tabs whose HTML changed are sent to the front end."""
         self.error.value = outcome.error or ""
-        self.status.value = outcome.status
-        for name, content in outcome.tabs.items():
-            self.outputs[name].value = content
+        self.status.value = _status_html(outcome.status)
+        for index, name in enumerate(TABS):
+            content = outcome.tabs.get(name, self.outputs[name].value)
+            if self.outputs[name].value != content:
+                self.outputs[name].value = content
+            title = f"{name} (out of date)" if name in outcome.stale else name
+            if self.tabs.get_title(index) != title:
+                self.tabs.set_title(index, title)
+
+
+def _status_html(text: str) -> str:
+    return output_html(f"<p>{html.escape(text)}</p>", "status") if text else ""
 
 
 def playground(sim: Simulator | None = None, config: dict[str, Any] | None = None, now: Any = None) -> Playground:

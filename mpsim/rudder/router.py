@@ -59,10 +59,12 @@ class BatchItem:
         return self.to_rudder().keys()
 
     def _repr_html_(self) -> str:
+        from ..notebook.views import badge, output_html, request_body_html
+
         head = f"<b>jobs {html.escape(str(self.job_ids))}</b> "
         if self.error is not None:
-            return head + f"<span style='color:#b00'>{self.status_code}: {html.escape(self.error)}</span>"
-        return head + "".join(r._repr_html_() for r in self.requests)
+            return output_html(head + badge(f"{self.status_code}: {self.error}", "error"), "batch")
+        return output_html(head + "".join(request_body_html(r) for r in self.requests), "batch")
 
 
 def _job_key(metadata: Any) -> Any:

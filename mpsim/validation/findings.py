@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,7 +10,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SEVERITIES = ("error", "warning", "info")
-_COLOURS = {"error": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
 
 
 @dataclass(frozen=True)
@@ -43,14 +40,6 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except ValueError:
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Findings:
@@ -93,8 +82,10 @@ class Findings:
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
+        from ..notebook.views import mark_frame
+
         columns = ["record", "severity", "rule", "path", "value", "message", "fix", "kind"]
-        return pd.DataFrame([f.to_dict() for f in self._items], columns=columns)
+        return mark_frame(pd.DataFrame([f.to_dict() for f in self._items], columns=columns))
 
     def summary(self) -> pd.DataFrame:
         """Counts per rule and severity, most frequent first."""
@@ -102,7 +93,9 @@ class Findings:
         if frame.empty:
             return frame.assign(count=[])[["severity", "rule", "count"]]
         counts = frame.groupby(["severity", "rule"]).size().reset_index(name="count")
-        return counts.sort_values(["count", "rule"], ascending=[False, True]).reset_index(drop=True)
+        from ..notebook.views import mark_frame
+
+        return mark_frame(counts.sort_values(["count", "rule"], ascending=[False, True]).reset_index(drop=True))
 
     def __repr__(self) -> str:
         return f"Findings({len(self.errors)} errors, {len(self.warnings)} warnings, {len(self)} in all)"
@@ -119,22 +112,6 @@ class Findings:
         return "\n".join(lines + self.notes)
 
     def _repr_html_(self) -> str:
-        notes = "".join(f"<p class='mpsim-note'>{html.escape(n)}</p>" for n in self.notes)
-        if not self._items:
-            return "<p class='mpsim-findings'>No findings: Mixpanel will take this data as it is.</p>" + notes
-        rows = []
-        for f in self._items:
-            colour = _COLOURS.get(f.severity, "#333")
-            rows.append(
-                "<tr>"
-                f"<td>{'' if f.record is None else f.record}</td>"
-                f"<td style='color:{colour};font-weight:bold'>{html.escape(f.severity)}</td>"
-                f"<td><code>{html.escape(f.rule)}</code></td>"
-                f"<td><code>{html.escape(f.path)}</code></td>"
-                f"<td><code>{html.escape(_short(f.value))}</code></td>"
-                f"<td>{html.escape(f.message)}</td>"
-                f"<td>{html.escape(f.fix)}</td>"
-                "</tr>")
-        head = "".join(f"<th>{h}</th>" for h in ("record", "severity", "rule", "path", "value", "message", "fix"))
-        return (f"<div class='mpsim-findings'><p>{len(self.errors)} errors, {len(self.warnings)} warnings</p>{notes}"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+        from ..notebook.views import findings_html
+
+        return findings_html(self)

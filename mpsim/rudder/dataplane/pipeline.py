@@ -254,7 +254,9 @@ class DataPlane:
         import pandas as pd
 
         columns = ["gate", "reason", "detail", "status", "request", "index", "message_id", "event"]
-        return pd.DataFrame([[getattr(d, c) for c in columns] for d in self.drops], columns=columns)
+        from ...notebook.views import mark_frame
+
+        return mark_frame(pd.DataFrame([[getattr(d, c) for c in columns] for d in self.drops], columns=columns))
 
     def reset(self) -> None:
         """Forget requests, jobs and drops (and the dedup memory); the simulator is left alone."""
@@ -272,8 +274,9 @@ class DataPlane:
     def _repr_html_(self) -> str:
         summary = ", ".join(f"{v} {k}" for k, v in self.summary().items() if v or k in ("requests", "delivered"))
         rows = "".join(f"<li><code>{html.escape(line)}</code></li>" for line in self.lines()[-40:])
-        return (f"<div class='mpsim-dataplane'><b>RudderStack data plane</b>: {html.escape(summary)}"
-                f"<ul>{rows}</ul></div>")
+        from ...notebook.views import output_html
+
+        return output_html(f"<b>RudderStack data plane</b>: {html.escape(summary)}<ul>{rows}</ul>", "dataplane")
 
 
 def as_dataplane(sim: Simulator, rudder: Any, write_key: str | Iterable[str] | None = None) -> DataPlane | None:
