@@ -319,6 +319,7 @@ def replay_bundle(bundle: dict[str, Any], config: dict[str, Any], events: list[A
             step = run_step(sim, index, item, config, now)
         steps.append(step)
     result = Replay(sim, steps, project=target, destination=config, now=now)
+    target.replay = result
     rudder_events = [e for e in events if not (isinstance(e, dict) and "mixpanel" in e)]
     result.findings = validate(rudder_events, now=now, config=config, project=target)
     return result

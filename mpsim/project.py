@@ -166,6 +166,8 @@ class Project:
     #: True when nobody described the project and it was taken from the destination
     assumed: bool = False
     sim: Simulator | None = field(default=None, repr=False)
+    #: the replay that sent events to this project (rules that need Mixpanel's state read it)
+    replay: Any = field(default=None, repr=False)
 
     @property
     def identity_merge(self) -> str:

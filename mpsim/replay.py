@@ -141,7 +141,9 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
         if history:
             step.snapshot = sim.snapshot(step.label)
         steps.append(step)
-    return Replay(sim, steps, project=target, destination=destination, now=now)
+    result = Replay(sim, steps, project=target, destination=destination, now=now)
+    target.replay = result
+    return result
 
 
 def simulator_for(destination: dict[str, Any] | None, *, now: Any = None, token: Any = UNSET,

@@ -19,10 +19,13 @@ from .._dates import clock_ms
 from .._messages import TOO_OLD
 from ..errors import TransformError
 from ..request import Request
+from .cross import CROSS_RULES, CrossRule, all_cross_rules, cross_event_findings
 from .findings import Finding, Findings
+from .mismatch import setup_record
 from .rules import RULES, Context, Rule, active_rules, register, unregister
 
-__all__ = ["Context", "Finding", "Findings", "RULES", "Rule", "kind_of", "register", "unregister", "validate"]
+__all__ = ["CROSS_RULES", "Context", "CrossRule", "Finding", "Findings", "RULES", "Rule", "kind_of", "register",
+           "unregister", "validate"]
 
 RUDDER_TYPES = frozenset({"track", "page", "screen", "identify", "alias", "group"})
 PROFILE_KEYS = frozenset({"$set", "$set_once", "$add", "$union", "$append", "$remove", "$unset", "$delete"})
@@ -125,7 +128,7 @@ def _group_keys_seen(items: list[Any], config: Mapping[str, Any] | None) -> froz
 def validate(obj: Any, *, endpoint: str | None = None, now: Any = None, token: str | None = None,
              identity_merge: str | None = None, group_keys: Iterable[str] | None = None,
              config: Mapping[str, Any] | None = None, project: Any = None,
-             rules: Iterable[Rule] = ()) -> Findings:
+             rules: Iterable[Rule] = (), cross_rules: Iterable[CrossRule] = ()) -> Findings:
     """Check data against Mixpanel's rules (and RudderStack's, for RudderStack events).
 
     Parameters
@@ -145,8 +148,8 @@ def validate(obj: Any, *, endpoint: str | None = None, now: Any = None, token: s
         to match ``config`` and ``Findings.notes`` says so.
     token, identity_merge, group_keys:
         Single project settings; they override ``project`` (kept for callers that know only these).
-    rules:
-        Extra rules for this call only.
+    rules, cross_rules:
+        Extra rules (per record, and across the records of a list) for this call only.
     """
     from ..project import destination_config, resolve_project
 
@@ -169,12 +172,19 @@ def validate(obj: Any, *, endpoint: str | None = None, now: Any = None, token: s
             "transform_config": {"token": token or "mpsim-validate", **(config or {})},
             "project": target}
     findings: list[Finding] = []
-    if target is not None and config is not None and not target.assumed:
-        setup = {"destination": raw_destination, "config": config, "project": target.settings}
+    if config is not None:
+        setup = setup_record(raw_destination, config, target)
         findings += _check_record(setup, "setup", Context("setup", setup, **base), "", None, all_rules)
+    setup_rules = {f.rule for f in findings}
     for i, item in enumerate(items):
         prefix = f"$[{i}]" if isinstance(obj, list) else ""
-        findings += _validate_one(item, endpoint, base, prefix, index_of(i), all_rules)
+        found = _validate_one(item, endpoint, base, prefix, index_of(i), all_rules)
+        if "token-mismatch" in setup_rules:  # said once for the destination, not once per record
+            found = [f for f in found if f.rule not in ("token", "profile-token") or f.kind not in ("event", "profile", "group")
+                     or "mixpanel[" not in f.path]
+        findings += found
+    if isinstance(obj, list):
+        findings += cross_event_findings(items, base, all_cross_rules(cross_rules))
     return Findings(findings, notes)
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 from ..mixpanel.events import FORBIDDEN_IDS, IDENTITY_EVENTS, MAX_COLLECTION_BYTES, MAX_DEPTH
 from ..mixpanel.identity import looks_anonymous
+from ..project import destination_setting
+from . import mismatch
 
 _RESERVED = json.loads(resources.files("mpsim").joinpath("data/reserved_properties.json").read_text("utf-8"))
 EVENT_RESERVED: frozenset[str] = frozenset(_RESERVED["event"])
@@ -446,6 +448,49 @@ def check_rudder_no_ids(value: Any, key: Any, ctx: Context) -> str | None:
     return "neither userId nor anonymousId"
 
 
+#: numeric event properties that usually hold an amount of money
+REVENUE_LIKE = ("total", "amount", "price", "value", "order_total", "grand_total", "subtotal", "sub_total",
+                "order_value", "total_price", "total_amount", "sales", "sale_amount", "purchase_amount", "cart_total",
+                "checkout_total", "order_amount", "payment_amount", "charge", "paid", "amount_paid")
+
+
+def _numeric(value: Any) -> bool:
+    if _is_number(value):
+        return True
+    try:
+        return isinstance(value, str) and math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
+def check_revenue_like(value: Any, key: Any, ctx: Context) -> str | None:
+    if ctx.record.get("type") != "track":
+        return None
+    props = ctx.record.get("properties")
+    if not isinstance(props, dict) or props.get("revenue"):
+        return None
+    found = [k for k in props if isinstance(k, str) and k.lower() in REVENUE_LIKE and _numeric(props[k])]
+    return ", ".join(f"'{k}'" for k in found) or None
+
+
+def _group_key_names(ctx: Context) -> list[str]:
+    settings = (ctx.config or {}).get("groupKeySettings")
+    if not isinstance(settings, list):
+        return []
+    return [s["groupKey"] for s in settings if isinstance(s, dict) and isinstance(s.get("groupKey"), str) and s["groupKey"]]
+
+
+def check_group_call_key(value: Any, key: Any, ctx: Context) -> str | None:
+    if ctx.record.get("type") != "group":
+        return None
+    keys = _group_key_names(ctx)
+    traits = ctx.record.get("traits")
+    traits = traits if isinstance(traits, dict) else {}
+    if not keys or any(traits.get(k) not in (None, "") for k in keys):
+        return None
+    return ", ".join(f"'{k}'" for k in keys)
+
+
 NEAR_MISS_FIXES = {
     "useNewMapping": "Turn on 'Use New Mapping' (useNewMapping) in the RudderStack Mixpanel destination: "
                      "firstName/lastName traits then land as $first_name/$last_name.",
@@ -561,6 +606,51 @@ RULES: list[Rule] = [
     Rule("rudderstack-no-ids", "error", {"rudder": THIS}, check_rudder_no_ids,
          "The event has {detail}: Mixpanel's /import rejects events without a distinct_id.",
          "Send an anonymousId (the SDKs do) or a userId.", at="anonymousId"),
+]
+
+# ----- the RudderStack destination against the Mixpanel project (one ``setup`` record per validation)
+RULES += [
+    Rule("identity-merge-mismatch", "error", {"setup": THIS}, mismatch.check_identity_mismatch,
+         "The destination and the project disagree on ID merge: {detail}.", mismatch.fix_identity_mismatch,
+         at="config.identityMergeApi", tags=("mismatch",)),
+    Rule("residency-mismatch", "error", {"setup": THIS}, mismatch.check_residency_mismatch, "{detail}.",
+         mismatch.fix_residency_mismatch, at="config.dataResidency", tags=("mismatch",)),
+    Rule("group-key-undeclared-in-project", "error", {"setup": "config.groupKeySettings[*].groupKey"},
+         mismatch.check_group_key_undeclared,
+         "'{detail}' is set in the destination's 'Group Key Settings' (groupKeySettings) but is not declared as a "
+         "group key in the Mixpanel project: group profiles are created, yet events never count toward the group, "
+         "so group reports stay empty.", mismatch.fix_group_key_undeclared, tags=("mismatch",)),
+    Rule("token-missing", "error", {"setup": THIS}, mismatch.check_token_missing,
+         "The destination has no 'Project Token' (token): {detail}.",
+         f"Set {destination_setting('token')} to the token in Mixpanel's Project Settings → Access Keys.",
+         at="config.token", tags=("mismatch",)),
+    Rule("token-mismatch", "error", {"setup": THIS}, mismatch.check_token_mismatch,
+         "The destination's 'Project Token' (token) {detail} is not this project's token: Mixpanel answers 200 to "
+         "/track, /engage and /groups and keeps nothing in this project, and /import answers 401.",
+         f"Set {destination_setting('token')} to the token in Mixpanel's Project Settings → Access Keys.",
+         at="config.token", tags=("mismatch",)),
+    Rule("config-key-typo", "error", {"setup": "config.*"}, mismatch.check_config_key,
+         "'{key}' is not a setting of RudderStack's Mixpanel destination (did you mean '{detail}'?): RudderStack "
+         "ignores it, so what it was meant to set is not set.", mismatch.fix_config_key, tags=("mismatch",)),
+    Rule("destination-key-typo", "error", {"setup": "object.*"}, mismatch.check_object_key,
+         "'{key}' is not a key of a RudderStack destination (did you mean '{detail}'?): it is ignored.",
+         mismatch.fix_config_key, tags=("mismatch",)),
+    Rule("unknown-config-key", "warning", {"setup": "config.*"}, mismatch.check_unknown_config_key,
+         "'{detail}' is not a setting of RudderStack's Mixpanel destination: RudderStack ignores it.",
+         "Remove it, or use one of the destination's settings (see mpsim.project.DESTINATION_LABELS).",
+         tags=("mismatch",)),
+    # ----- RudderStack events, read with the destination's settings
+    Rule("revenue-without-revenue", "warning", {"rudder": THIS}, check_revenue_like,
+         "{detail} looks like revenue, but the event has no 'revenue' property: RudderStack adds a $transactions "
+         "entry to the user's profile (what Mixpanel's revenue analysis reads) only from properties.revenue, so "
+         "this amount stays an ordinary event property and revenue reports show nothing.",
+         "Send the amount as properties.revenue in the track call (keep {detail} too if reports use it), or map "
+         "it to revenue in a RudderStack transformation.", at="properties.revenue"),
+    Rule("group-key-missing", "error", {"rudder": THIS}, check_group_call_key,
+         "The group call's traits have none of the configured group keys ({detail}): RudderStack refuses it "
+         "(Group Key is not present) and no group profile is made.",
+         f"Put the group key in the group call's traits, or change {destination_setting('groupKeySettings')} "
+         "to the trait the group calls carry.", at="traits"),
 ]
 
 _REGISTERED: list[Rule] = []
