@@ -265,6 +265,7 @@ def check_bundle_keys(bundle: dict[str, Any], name: str = "bundle") -> None:
     if not isinstance(fix, dict):
         raise BundleError(f"{name}: 'fix' must be an object with {', '.join(FIX_KEYS)}")
     _unknown(fix, FIX_KEYS, f"{name} 'fix'")
+    _check_kinds(bundle, fix, name)
     for where, block in ((f"{name} 'project'", bundle.get("project")), (f"{name} 'fix.project'", fix.get("project"))):
         if block is None:
             continue
@@ -281,6 +282,36 @@ def check_bundle_keys(bundle: dict[str, Any], name: str = "bundle") -> None:
                 raise BundleError(f"{name}: unknown expectation {json.dumps(expectation)} in {where}; "
                                   f"use one of {', '.join(EXPECTATIONS)}")
             _unknown(expectation, EXPECTATION_KEYS[key], f"{name}: expectation {json.dumps(expectation)} in {where}")
+
+
+#: bundle blocks whose kind is checked up front: (where, how to get it, kind, what it must be)
+_BLOCK_KINDS: list[tuple[str, Any, type, str]] = [
+    ("destination", lambda b, f: b.get("destination", b.get("config")), dict,
+     "an object (RudderStack's destination or its Config)"),
+    ("fix.config", lambda b, f: f.get("config"), dict, "an object of destination settings"),
+    ("fix.events", lambda b, f: f.get("events"), list, "a list of events"),
+]
+
+
+def _check_kinds(bundle: dict[str, Any], fix: dict[str, Any], name: str) -> None:
+    """Wrong kinds of blocks are named here, in one line, rather than met deep inside a replay."""
+    from ._time import TimeArgumentError, epoch_ms
+
+    for where, get, kind, noun in _BLOCK_KINDS:
+        value = get(bundle, fix)
+        if value is not None and not isinstance(value, kind):
+            raise BundleError(f"{name}: '{where}' must be {noun}")
+    if bundle.get("now") is not None:
+        try:
+            epoch_ms(bundle["now"], f"{name}: 'now'")
+        except TimeArgumentError as exc:
+            raise BundleError(str(exc)) from None
+    for where, events in (("events", bundle.get("events")), ("fix.events", fix.get("events"))):
+        for index, item in enumerate(events or []):
+            spec = item.get("mixpanel", {"records": []}) if isinstance(item, dict) else {"records": []}
+            if not isinstance(spec, dict) or not isinstance(spec.get("records"), list):
+                raise BundleError(f"{name}: '{where}[{index}].mixpanel' must be an object with 'records' (a list) "
+                                  "and optionally 'endpoint'")
 
 
 def _send_direct(sim: Simulator, item: dict[str, Any]) -> Step:

@@ -3,33 +3,96 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
 from collections import Counter
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+from urllib.parse import urlencode
 
-from ._files import read_json
+from ._files import Item, kind_name, read_json, read_records
+from ._input_kinds import wrong_kind
+from .cli_text import article, capped, count, findings_by_rule, plural, ranges, severity_counts
 from .errors import MpsimError, TransformError
 
 
+def _records(path: str, what: str) -> list[Item]:
+    """The values of a records file (JSON, JSON array or JSON Lines), each with its position."""
+    return read_records(path, what)
+
+
+def _events(path: str, what: str = "events file") -> list[Item]:
+    """RudderStack events from a file: every value must be an object, and recognisably an event."""
+    items = _records(path, what)
+    for item in items:
+        if isinstance(item.value, list):
+            raise MpsimError(f"{what} {path}, {item.where}: a list inside the list; give the events as one array "
+                             "of objects or one object per line (JSON Lines)")
+        hint = wrong_kind(item.value)
+        if hint:
+            raise MpsimError(f"{what} {path}, {item.where}: {hint}")
+        if not isinstance(item.value, dict):
+            raise MpsimError(f"{what} {path}, {item.where}: {kind_name(item.value)}, not an event object")
+    return items
+
+
+def _config(path: str | None, what: str = "config file") -> Any:
+    if path is None:
+        return None
+    config = read_json(path, what)
+    if not isinstance(config, dict):
+        raise MpsimError(f"{what} {path} must hold one JSON object (the destination or its Config), "
+                         f"not {kind_name(config)}")
+    return config
+
+
+def _event_label(number: int, message: Any) -> str:
+    """``event 3 (track Order Completed)``: 1-based, as the file counts."""
+    if not isinstance(message, dict):
+        return f"event {number}"
+    name, kind = message.get("event") or message.get("name") or "", message.get("type", "?")
+    return f"event {number} ({kind}{' ' + str(name) if name else ''})"
+
+
 def cmd_transform(args: argparse.Namespace) -> int:
+    """Print the requests RudderStack sends for each event: its output as JSON, or the records per endpoint."""
     from .rudder import transform
 
-    message = read_json(args.event, "event file")
-    config = read_json(args.config, "config file") if args.config else {}
-    messages = message if isinstance(message, list) else [message]
+    items = _events(args.event, "event file")
+    config = _config(args.config) or {}
     output: list[Any] = []
-    failed = False
-    for item in messages:
+    blocks: dict[tuple[str, str], tuple[Any, list[Any], list[int]]] = {}
+    refused: list[str] = []
+    for number, item in enumerate(items, start=1):
         try:
-            output.extend(r.to_rudder() for r in transform(item, config, now=args.now))
+            requests = transform(item.value, config, now=args.now)
         except TransformError as exc:
-            failed = True
             output.append(exc.to_rudder())
-    json.dump(output, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
-    return 1 if failed else 0
+            refused.append(f"{_event_label(number, item.value)}: RudderStack refuses it: {exc} "
+                           f"({exc.kind}, {exc.status_code})")
+            continue
+        output.extend(r.to_rudder() for r in requests)
+        for request in requests:
+            query = "?" + urlencode(request.params) if request.params else ""
+            block = blocks.setdefault((request.method, request.url + query), (request, [], []))
+            block[1].extend(json.loads(request.body_text()))
+            block[2].append(number)
+    if args.records:
+        for (method, url), (_, records, numbers) in blocks.items():
+            print(f"{method} {url} — {count(len(records), 'record')} from {plural('event', len(set(numbers)))} "
+                  f"{ranges(numbers)}")
+            print(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+        if not blocks:
+            print("No requests.")
+        for line in refused:
+            print(line)
+    else:
+        json.dump(output, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    return 1 if refused else 0
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
@@ -44,39 +107,105 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     return 1 if failed or not results else 0
 
 
-def _print_state(result: Any) -> None:
+def _dropped(result: Any, log_start: int) -> list[str]:
+    """One line per record that did not make it: refused by RudderStack, rejected or discarded by Mixpanel."""
+    lines = []
+    exchanges = result.sim.log[log_start:]
+    position = 0
+    for step in result.steps:
+        label = _event_label(step.index + 1, step.message)
+        if step.error is not None:
+            lines.append(f"{label}: RudderStack refused it: {step.error} ({step.error.kind}, {step.error.status_code})")
+        for request, reply in zip(step.requests, step.replies, strict=False):
+            exchange = exchanges[position] if position < len(exchanges) else None
+            position += 1
+            where = f"{label} → /{request.path}"
+            if exchange is None:
+                continue
+            if not reply.ok and not exchange.records:
+                lines.append(f"{where}: Mixpanel answered {reply.status}: {_short(reply.body)}")
+            for record in exchange.records:
+                many = len(exchange.records) > 1
+                at = f"{where} record {record.index + 1}" if many else where
+                if not record.ok:
+                    field = f"{record.field}: " if record.field and record.field not in (record.message or "") else ""
+                    lines.append(f"{at}: rejected by Mixpanel: {field}{record.message}")
+                elif not record.stored and record.note:
+                    lines.append(f"{at}: accepted but not stored: {record.note}")
+    return lines
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _holds(sim: Any) -> str:
+    summary = sim.summary()
+    return (f"{count(summary['events'], 'event')}, {count(summary['users'], 'user')}, "
+            f"{count(summary['profiles'], 'user profile')}, {count(summary['groups'], 'group profile')}")
+
+
+def _print_story(result: Any, findings: Any, rows: int, log_start: int = 0, *, command: str = "mpsim validate FILE",
+                 numbering: dict[str, Any] | None = None) -> None:
+    """The answer first: who the users are, what was refused or dropped and why, what is wrong; then tables."""
     import pandas as pd
 
     sim = result.sim
-    summary = sim.summary()
-    print(f"Mixpanel now holds ({sim.identity_merge} ID merge): "
-          + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()))
+    requests = sum(len(s.requests) for s in result.steps)
+    print(f"{count(len(result.steps), 'RudderStack event')} → {count(requests, 'Mixpanel request')}. "
+          f"Mixpanel now holds {_holds(sim)} ({sim.identity_merge} ID merge).")
+    if result.project is not None and result.project.note:
+        print(result.project.note)
+
+    clusters = sim.clusters()
+    print(f"\nUsers ({len(clusters)})")
+    shown = list(clusters.items())
+    limit = max(rows, 1)
+    for canonical, ids in shown[:limit]:
+        others = [i for i in ids if i != canonical]
+        print(f"  {canonical}" + (f" ← {', '.join(others)}" if others else ""))
+    if len(shown) > limit:
+        print(f"  … {count(len(shown) - limit, 'more user')} (--events N shows more)")
+
+    refusals = Counter((r.kind, r.ids, r.reason, r.description) for r in sim.refused_merges)
+    if refusals:
+        print(f"\nRefused merges ({len(sim.refused_merges)})")
+        for (kind, ids, reason, description), n in refusals.items():
+            print(f"  {kind} {' + '.join(ids)}{f' ×{n}' if n > 1 else ''}: {reason} ({description})")
+
+    dropped = _dropped(result, log_start)
+    if dropped:
+        print(f"\nDropped ({count(len(dropped), 'record')})")
+        for line in dropped[:max(rows, 1) * 2]:
+            print(f"  {line}")
+        if len(dropped) > max(rows, 1) * 2:
+            print(f"  … {count(len(dropped) - max(rows, 1) * 2, 'more')}")
+
+    _print_findings(findings, command=command, numbering=numbering or {},
+                    shown=result.project.note if result.project is not None else "")
+
     with pd.option_context("display.width", 160, "display.max_columns", 12, "display.max_colwidth", 40):
-        events = sim.events
-        if len(events):
-            print("\nEvents")
-            print(events[["time", "event", "distinct_id", "stored_distinct_id"]].to_string(index=False))
-        if len(sim.profiles):
-            print("\nUser profiles")
-            print(sim.profiles.to_string(index=False))
-        if len(sim.groups):
-            print("\nGroup profiles")
-            print(sim.groups.to_string(index=False))
-    print("\nUsers (identity clusters)")
-    for canonical, ids in sim.clusters().items():
-        print(f"  {canonical}: {', '.join(ids)}")
-    repeated = Counter((r.kind, r.ids, r.reason, r.description) for r in sim.refused_merges)
-    for (kind, ids, reason, description), count in repeated.items():
-        times = f" ×{count}" if count > 1 else ""
-        print(f"  refused {kind} {' + '.join(ids)}{times}: {reason} ({description})")
-    for step in result.transform_errors:
-        assert step.error is not None
-        print(f"\nRudderStack refused {step.label}: {step.error.message} "
-              f"({step.error.kind}, {step.error.status_code})")
-    for step in result.rejected:
-        for exchange_reply in step.replies:
-            if not exchange_reply.ok:
-                print(f"\nMixpanel rejected part of {step.label}: {exchange_reply.body}")
+        tables = [("Events", sim.events[["time", "event", "distinct_id", "stored_distinct_id"]]),
+                  ("User profiles", sim.profiles), ("Group profiles", sim.groups)]
+        for title, frame in tables:
+            if rows > 0 and len(frame):
+                cut = f", the first {(rows + 1) // 2} and last {rows // 2}" if len(frame) > rows else ""
+                print(f"\n{title} ({len(frame)}{cut})")
+                print(capped(frame, rows))
+    if rows > 0 and any(len(frame) > rows for _, frame in tables):
+        print("\n(--events N shows N rows of each table, --events 0 none)")
+
+
+def _print_findings(findings: Any, *, command: str, numbering: dict[str, Any], shown: str = "") -> None:
+    for note in getattr(findings, "notes", []):
+        if note != shown:
+            print(f"\n{note}")
+    print(f"\nFindings: {severity_counts(list(findings))}")
+    for line in findings_by_rule(list(findings), **numbering):
+        print(f"  {line}")
+    if findings:
+        print(f"  ({command} --verbose lists each finding with its path and fix)")
 
 
 def _project_arg(args: argparse.Namespace, config: Any) -> dict[str, Any] | None:
@@ -100,7 +229,7 @@ def _project_arg(args: argparse.Namespace, config: Any) -> dict[str, Any] | None
     return project
 
 
-def _replay_with_progress(events: list[Any], config: Any, now: Any, project: dict[str, Any] | None) -> Any:
+def _replay_with_progress(events: list[Any], config: Any, now: Any, project: Any) -> Any:
     from tqdm import tqdm
 
     from .replay import replay
@@ -110,29 +239,34 @@ def _replay_with_progress(events: list[Any], config: Any, now: Any, project: dic
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """Replay a log through the transformer and the simulator and print the resulting state."""
-    from .replay import read_events
+    """Replay a log through the transformer and the simulator; print the story, then capped tables."""
+    items = _events(args.events)
+    events = [item.value for item in items]
+    config = _config(args.config) or {}
+    project: Any = _project_arg(args, config)
+    log_start = 0
+    if args.resume:
+        from .mixpanel import Simulator
 
-    events = list(read_events(args.events))
-    config = read_json(args.config, "config file") if args.config else {}
-    project = _project_arg(args, config)
+        project = Simulator.from_snapshot(args.resume, **(project or {}))
+        log_start = len(project.log)
     result = _replay_with_progress(events, config, args.now, project)
-    print(f"{len(events)} RudderStack events → {sum(len(s.requests) for s in result.steps)} Mixpanel requests\n")
-    _print_state(result)
-    _print_findings(events, config, args.now, project)
+    command = f"mpsim validate {args.events}" + (f" --config {args.config}" if args.config else "")
+    _print_story(result, result.findings, args.events_rows, log_start, command=command, numbering=_numbering(items))
+    if args.save:
+        _save(result.sim, args.save)
     return 0
 
 
-def _print_findings(events: list[Any], config: Any, now: Any, project: Any = None) -> None:
-    from .validation import validate
-
-    findings = validate(events, now=now, config=config, project=project)
-    for note in findings.notes:
-        print(f"\n{note}")
-    print(f"\nFindings: {len(findings.errors)} errors, {len(findings.warnings)} warnings")
-    if findings:
-        print(findings.summary().to_string(index=False))
-        print("(mpsim validate FILE --details lists each one)")
+def _save(sim: Any, path: str) -> None:
+    text = sim.snapshot(f"mpsim simulate --save {path}").to_json(indent=1)
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+    except OSError as exc:
+        raise MpsimError(f"cannot write the state to {path}: {exc.strerror}") from None
+    print(f"\nSaved the state to {path} (mpsim simulate --resume {path} continues it; "
+          f"mpsim diff A.json B.json compares two)")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -144,10 +278,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     result = _replay_with_progress(session["events"], session["destination"], session["now"], None)
     for step in result.steps:
         targets = ", ".join(f"/{r.path}" for r in step.requests) or "nothing"
-        print(f"  {step.label:<32} → {targets}")
+        print(f"  {_event_label(step.index + 1, step.message):<34} → {targets}")
     print()
-    _print_state(result)
-    _print_findings(session["events"], session["destination"], session["now"])
+    _print_story(result, result.findings, args.events_rows, command="mpsim validate EVENTS.jsonl")
     print("\nNext: mpsim transform EVENT.json --config DEST.json, or open notebooks/01-quickstart.ipynb")
     return 0
 
@@ -160,8 +293,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     sim = Simulator(token=args.token, identity_merge=args.identity_merge, api_secret=args.api_secret, now=args.now)
     rudder = read_json(args.rudder, "destination file") if args.rudder else None
-    with serve(sim, host=args.host, port=args.port, verbose=True, rudder=rudder, write_key=args.write_key) as server:
-        print(f"mpsim: a {args.identity_merge} ID-merge Mixpanel is listening on {server.url}"
+    with _listening(args.host, args.port):
+        server = serve(sim, host=args.host, port=args.port, verbose=True, rudder=rudder, write_key=args.write_key)
+    with server:
+        print(f"mpsim: {article(args.identity_merge)} ID-merge Mixpanel is listening on {server.url}"
               f" (/track /import /engage /groups); Ctrl-C stops it", flush=True)
         if server.rudder is not None:
             print(f"mpsim: RudderStack data plane URL {server.url} (/v1/*, beacon, pixel, /sourceConfig/), write key "
@@ -171,41 +306,91 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
-    print(f"mpsim: stopped; it had received {sim.summary()}")
+    print(f"mpsim: stopped; it had received {_holds(sim)}")
     return 0
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    """Lint events or records; exit 1 when any error-level finding exists."""
-    import pandas as pd
+@contextmanager
+def _listening(host: str, port: int) -> Iterator[None]:
+    """Binding errors in one line: port in use, no permission, unknown host, not this machine's address."""
+    import socket
 
-    from .replay import read_events
+    try:
+        yield
+    except socket.gaierror:
+        raise MpsimError(f"unknown host {host!r}: give a name or address of this machine, such as 127.0.0.1") from None
+    except OverflowError:
+        raise MpsimError(f"port {port} is out of range: use 1-65535, or 0 for a free one") from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise MpsimError(f"port {port} on {host} is in use: pick another with --port, or --port 0 for a "
+                             "free one") from None
+        if exc.errno == errno.EACCES:
+            raise MpsimError(f"no permission to listen on port {port} (ports below 1024 need root): "
+                             "use --port 8080 or --port 0") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise MpsimError(f"cannot listen on {host}: it is not an address of this machine") from None
+        raise MpsimError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Lint events or records; the answer first (one line per rule, errors first); exit 1 on errors."""
     from .validation import validate
 
-    items = list(read_events(args.file))
-    config = read_json(args.config, "config file") if args.config else None
+    records = _records(args.file, "file")
+    items = [item.value for item in records]
+    config = _config(args.config)
     group_keys = [k.strip() for k in args.group_keys.split(",") if k.strip()] if args.group_keys is not None else None
     project = _project_arg(args, config) if args.project is not None or config is not None else None
     findings = validate(items, endpoint=args.endpoint, now=args.now, token=args.token, config=config,
                         identity_merge=args.identity_merge, group_keys=group_keys, project=project)
-    print(f"{len(items)} records checked: {len(findings.errors)} errors, {len(findings.warnings)} warnings, "
-          f"{len(findings) - len(findings.errors) - len(findings.warnings)} notes")
+    print(f"{count(len(items), 'record')} checked: {severity_counts(list(findings))}")
+    for note in findings.notes:
+        print(note)
     if findings:
-        with pd.option_context("display.width", 160, "display.max_colwidth", 60):
-            print("\n" + findings.summary().to_string(index=False) + "\n")
-        print(findings if args.details else "\n".join(str(findings).splitlines()[: 2 * args.limit]))
-    return 1 if findings.errors else 0
+        print()
+        for line in findings_by_rule(list(findings), verbose=args.verbose, per_rule=args.limit, **_numbering(records)):
+            print(line)
+        if not args.verbose:
+            print(f"\n(mpsim validate {args.file} --verbose lists each finding with its path and fix)")
+    errors = len(findings.errors)
+    if errors:
+        print(f"\nExit 1: {count(errors, 'error')} — Mixpanel or RudderStack would reject or drop this data.")
+    return 1 if errors else 0
+
+
+def _numbering(items: list[Item]) -> dict[str, Any]:
+    """Findings name JSON Lines records by their line in the file, other records by their place (from 1)."""
+    if items and all(item.where.startswith("line ") for item in items):
+        return {"numbers": [int(item.where.split()[1]) for item in items], "noun": "line"}
+    return {}
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    """Print what changed from file A to file B (requests or records, JSON or JSON Lines)."""
+    """Print what changed from file A to file B: payloads, transform outputs, or two saved states."""
     from .diff import diff
-    from .replay import read_events
+    from .mixpanel.saved import is_saved_state, load_snapshot
 
-    a, b = list(read_events(args.a)), list(read_events(args.b))
-    result = diff(a if len(a) != 1 else a[0], b if len(b) != 1 else b[0])
+    values = []
+    for path in (args.a, args.b):
+        items = [item.value for item in _records(path, "file")]
+        values.append(items[0] if len(items) == 1 else items)
+    a, b = values
+    states = [is_saved_state(v) for v in (a, b)]
+    if all(states):
+        result = diff(load_snapshot(a), load_snapshot(b))
+    elif any(states):
+        saved, other = (args.a, args.b) if states[0] else (args.b, args.a)
+        raise MpsimError(f"{saved} is a saved state and {other} is not: diff compares two states or two payloads")
+    else:
+        result = diff(a, b)
+    if not result:
+        print("No differences.")
+        return 0
+    kinds = Counter(change.kind for change in result)
+    print(f"{count(len(result), 'difference')}: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
     print(result.to_text())
-    return 1 if result else 0
+    return 1
 
 
 def cmd_repro(args: argparse.Namespace) -> int:
@@ -230,23 +415,72 @@ IDENTITY_MERGE_HELP = ("the Mixpanel project's ID-merge setting (overrides --pro
                        "destination's own setting stays as --config says")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with mpsim's one-line errors: ``mpsim: error: …`` and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("mpsim").strip()
+        hint = f" (mpsim {command} --help)" if command else " (mpsim --help)"
+        self.exit(2, f"mpsim: error: {message}{hint}\n")
+
+
+def _time_arg(text: str) -> float:
+    """``--now``: ISO 8601, epoch seconds or milliseconds (the library's one rule)."""
+    from ._time import TimeArgumentError, epoch_ms
+
+    try:
+        return epoch_ms(text)
+    except TimeArgumentError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time: use ISO 8601 (2024-03-02T00:00:00Z) or epoch "
+                                         "seconds or milliseconds") from None
+
+
+def _port_arg(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is out of range: use 1-65535, or 0 for a free one")
+    return port
+
+
+def _rows_arg(text: str) -> int:
+    try:
+        rows = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows") from None
+    if rows < 0:
+        raise argparse.ArgumentTypeError("the number of rows cannot be negative")
+    return rows
+
+
+NOW_HELP = "freeze the clock: ISO 8601, or epoch seconds or milliseconds (abs(t) < 1e10 is seconds)"
+EVENTS_HELP = "rows shown per table, the first and last halves (default 10; 0 shows none)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mpsim", description="RudderStack → Mixpanel, simulated.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    from . import __version__
+
+    parser = _Parser(prog="mpsim", description="RudderStack → Mixpanel, simulated.")
+    parser.add_argument("--version", action="version", version=f"mpsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("transform", help="print the Mixpanel requests RudderStack sends for an event")
-    p.add_argument("event", help="RudderStack event JSON file (an object or an array of events; - for stdin)")
+    p.add_argument("event", help="RudderStack events: one JSON object, an array or JSON Lines (- for stdin)")
     p.add_argument("--config", help="destination JSON file: RudderStack's destination object or its Config")
-    p.add_argument("--now", help="freeze the clock (ISO 8601) for the 5-year rule")
+    p.add_argument("--now", type=_time_arg, help=NOW_HELP + ", for the 5-year rule")
+    p.add_argument("--records", action="store_true",
+                   help="print the decoded records, one block per endpoint, instead of RudderStack's output JSON")
     p.set_defaults(func=cmd_transform)
 
     p = sub.add_parser("serve", help="run a local Mixpanel HTTP server")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080, help="port (0 picks a free one; default 8080)")
+    p.add_argument("--port", type=_port_arg, default=8080, help="port (0 picks a free one; default 8080)")
     p.add_argument("--token", help="project token (default: accept any)")
     p.add_argument("--api-secret", help="project secret accepted on /import")
     p.add_argument("--identity-merge", choices=["original", "simplified", "legacy"], default="original")
-    p.add_argument("--now", help="freeze the clock (ISO 8601)")
+    p.add_argument("--now", type=_time_arg, help=NOW_HELP)
     p.add_argument("--rudder", metavar="DEST.json",
                    help="also serve a RudderStack data plane delivering through this Mixpanel destination")
     p.add_argument("--write-key", help="the RudderStack source's write key (default: accept any)")
@@ -257,7 +491,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="destination JSON file: RudderStack's destination object or its Config")
     p.add_argument("--project", help=PROJECT_HELP)
     p.add_argument("--identity-merge", choices=["original", "simplified", "legacy"], help=IDENTITY_MERGE_HELP)
-    p.add_argument("--now", help="freeze the clock (ISO 8601)")
+    p.add_argument("--now", type=_time_arg, help=NOW_HELP)
+    p.add_argument("--events", dest="events_rows", type=_rows_arg, default=10, metavar="N", help=EVENTS_HELP)
+    p.add_argument("--save", metavar="STATE.json", help="save the resulting state (mpsim.load_snapshot reads it)")
+    p.add_argument("--resume", metavar="STATE.json", help="start from a saved state instead of an empty project")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("validate", help="check events or records against Mixpanel's and RudderStack's rules")
@@ -268,14 +505,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", help=PROJECT_HELP)
     p.add_argument("--identity-merge", choices=["original", "simplified", "legacy"], help=IDENTITY_MERGE_HELP)
     p.add_argument("--group-keys", help="the group keys declared in the Mixpanel project, comma-separated")
-    p.add_argument("--now", help="the clock for time rules (ISO 8601)")
-    p.add_argument("--details", action="store_true", help="print every finding (default: the first --limit)")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--now", type=_time_arg, help="the clock for time rules: ISO 8601, or epoch seconds or ms")
+    p.add_argument("-v", "--verbose", "--details", dest="verbose", action="store_true",
+                   help="list each finding with its path and fix under its rule")
+    p.add_argument("--limit", type=_rows_arg, default=None, metavar="N",
+                   help="with --verbose, at most N findings per rule")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("diff", help="show what changed between two payload files")
-    p.add_argument("a")
-    p.add_argument("b")
+    p = sub.add_parser("diff", help="show what changed between two files: payloads, transform outputs or saved states")
+    p.add_argument("a", help="the file before (JSON, JSON Lines, mpsim transform output or a saved state)")
+    p.add_argument("b", help="the file after")
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("repro", help="replay support-case bundles and check their expectations")
@@ -284,6 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_repro)
 
     p = sub.add_parser("demo", help="replay the built-in sample session")
+    p.add_argument("--events", dest="events_rows", type=_rows_arg, default=10, metavar="N", help=EVENTS_HELP)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("conformance", help="run reference case files and report N passed, M failed")
@@ -298,12 +538,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except MpsimError as exc:
-        print(f"mpsim: error: {exc}", file=sys.stderr)
+        print(f"mpsim: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # the reader stopped early (`mpsim demo | head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        print("mpsim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug of ours still gets one line, and the way to see more
+        if os.environ.get("MPSIM_TRACEBACK"):
+            raise
+        print(f"mpsim: error: unexpected {type(exc).__name__}: {_one_line(str(exc))} (a bug in mpsim: "
+              "MPSIM_TRACEBACK=1 shows where)", file=sys.stderr)
+        return 2
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -196,12 +196,34 @@ class Diff:
         return diff_html(self)
 
 
+#: where RudderStack's output carries a batch as a JSON string: (container key, string key)
+_BATCH_STRINGS = {"JSON_ARRAY": "batch", "GZIP": "payload"}
+
+
+def _decoded(value: Any, parent: str | None = None) -> Any:
+    """RudderStack outputs with their batch strings parsed, so a diff names the changed property."""
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    inner = _BATCH_STRINGS.get(parent or "")
+    out = {}
+    for key, item in value.items():
+        if key == inner and isinstance(item, str):
+            try:
+                item = json.loads(item)
+            except ValueError:
+                pass  # not JSON: compared as the string it is
+        out[key] = _decoded(item, key)
+    return out
+
+
 def _payload(value: Any) -> Any:
     if isinstance(value, Request):
         return {"endpoint": value.endpoint, "params": value.params, "records": json.loads(value.body_text())}
     if isinstance(value, list):
         return [_payload(v) for v in value]
-    return value
+    return _decoded(value)
 
 
 def event_entity(event: Any) -> str:
@@ -246,7 +268,11 @@ def diff_entities(ea: dict[tuple[str, str], Any], eb: dict[tuple[str, str], Any]
 
 
 def diff(a: Any, b: Any) -> Diff:
-    """What changed from ``a`` to ``b``: two payloads (requests, records, lists) or two simulator states."""
+    """What changed from ``a`` to ``b``: two payloads (requests, records, lists) or two simulator states.
+
+    RudderStack outputs (``transform`` output, router items) are compared with their batch strings
+    decoded, so a changed property reads ``body.JSON_ARRAY.batch[0].properties.x``.
+    """
     if isinstance(a, StateViews) and isinstance(b, StateViews):
         return diff_states(a, b)
     if isinstance(a, StateViews) or isinstance(b, StateViews):

@@ -20,9 +20,17 @@ class TransformError(MpsimError):
     status_code: int = 400
     kind: str = "instrumentation"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.hint: str | None = None
+        self.add_hint(hint)
+
+    def add_hint(self, hint: str | None) -> None:
+        """Say what the input looks like and which call takes it; ``message`` stays RudderStack's own."""
+        if hint:
+            self.hint = hint
+            self.args = (f"{self.message} — {hint}",)
 
     @property
     def stat_tags(self) -> dict[str, Any]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._files import read_text
-from .errors import MpsimError, TransformError
+from ._files import read_records
+from .errors import TransformError
 from .mixpanel import Reply, Simulator
 from .project import Project, ProjectError, resolve_project
 from .request import Request
@@ -173,27 +172,5 @@ def run_step(sim: Simulator, index: int, message: Any, destination: dict[str, An
 
 def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
     """Events from a JSON array, a single JSON object or JSON Lines; a bad line names its number."""
-    text = read_text(path, "events file")
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        try:
-            single = json.loads(text)
-        except ValueError:
-            single = None  # JSON Lines, read below
-        if isinstance(single, dict):
-            yield single
-            return
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise MpsimError(f"{path} is not valid JSON: {exc}") from None
-        yield from (e for e in data)
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise MpsimError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+    for item in read_records(path, "events file"):
+        yield item.value

@@ -73,9 +73,9 @@ def test_reference_cases_pass(capsys):
 def test_demo_replays_the_sample_session(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "#2 identify                      → /engage, /engage, /import" in out
-    assert "7 events, 2 users, 2 profiles, 1 groups, 0 refused merges" in out
-    assert "user-ada: 4f7c2a9e-1b3d-4e5f-8a6b-7c8d9e0f1a2b, user-ada" in out
+    assert "event 3 (identify)                 → /engage, /engage, /import" in out
+    assert "Mixpanel now holds 7 events, 2 users, 2 user profiles, 1 group profile (original ID merge)" in out
+    assert "user-ada ← 4f7c2a9e-1b3d-4e5f-8a6b-7c8d9e0f1a2b" in out
 
 
 def test_simulate_replays_jsonl_with_errors_reported(tmp_path, capsys):
@@ -94,8 +94,8 @@ def test_simulate_replays_jsonl_with_errors_reported(tmp_path, capsys):
                  "--now", "2024-03-02T00:00:00Z"]) == 0
     out = capsys.readouterr().out
     assert "2 events, 2 users" in out
-    assert "RudderStack refused #1 Track bad: Event type 'Track' is not supported" in out
-    assert "refused link $device:d1 + u2: errDeviceMappedToOtherUser" in out
+    assert "event 2 (Track bad): RudderStack refused it: Event type 'Track' is not supported" in out
+    assert "link $device:d1 + u2: errDeviceMappedToOtherUser" in out
 
 
 def test_simulate_names_the_bad_line(tmp_path, capsys):
@@ -124,4 +124,4 @@ def test_serve_command_runs_a_local_mixpanel_until_interrupted():
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=10)
-    assert proc.returncode == 0 and "'events': 1" in out
+    assert proc.returncode == 0 and "received 1 event, 1 user" in out

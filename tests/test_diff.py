@@ -102,14 +102,14 @@ def test_cli_diff_and_validate(tmp_path, capsys):
     a.write_text(json.dumps({"$set": {"$email": "a@x"}}))
     b.write_text(json.dumps({"$set": {"$email": "b@x"}}))
     assert main(["diff", str(a), str(b)]) == 1
-    assert capsys.readouterr().out.strip() == '$set.$email: "a@x" → "b@x"'
+    assert capsys.readouterr().out.strip().splitlines() == ["1 difference: 1 changed", '$set.$email: "a@x" → "b@x"']
     log = tmp_path / "log.jsonl"
     log.write_text("\n".join(json.dumps(x) for x in [
         {"event": "E", "properties": {"distinct_id": "null", "time": 1709337000, "$insert_id": "a"}},
         {"$token": "t", "$distinct_id": "u", "$set": {"$firstName": "A"}}]))
     assert main(["validate", str(log), "--now", NOW]) == 1
     out = capsys.readouterr().out
-    assert "2 records checked: 1 errors, 1 warnings" in out and "placeholder-id" in out and "near-miss-name" in out
+    assert "2 records checked: 1 error (1 rule), 1 warning (1 rule)" in out and "placeholder-id" in out and "near-miss-name" in out
     clean = tmp_path / "clean.jsonl"
     clean.write_text(json.dumps({"$token": "t", "$distinct_id": "u", "$set": {"$first_name": "A"}}))
     assert main(["validate", str(clean), "--now", NOW]) == 0

@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import _messages as msgs
 from .._dates import clock_ms
+from .._input_kinds import wrong_kind
 from .._js import to_string, truthy
 from ..errors import InstrumentationError
 from ..request import Request
@@ -38,7 +39,8 @@ def transform(message: dict[str, Any], destination: dict[str, Any] | None = None
     destination:
         RudderStack's destination object (``{"Config": {...}}``) or just its Config.
     now:
-        Freezes the clock for the 5-year rule: a ``datetime``, an ISO 8601 string or epoch ms.
+        Freezes the clock for the 5-year rule: a ``datetime``, an ISO 8601 string, or epoch seconds
+        or milliseconds (``abs(t) < 1e10`` is seconds).
 
     Raises
     ------
@@ -47,8 +49,13 @@ def transform(message: dict[str, Any], destination: dict[str, Any] | None = None
         ``TransformationCrash`` (status 500) where RudderStack itself crashes.
     """
     if not isinstance(message, dict):
-        raise InstrumentationError(f"message must be a JSON object, not {type(message).__name__}")
-    return transform_with(message, _settings(destination), clock_ms(now))
+        raise InstrumentationError(f"message must be a JSON object, not {type(message).__name__}", wrong_kind(message))
+    try:
+        return transform_with(message, _settings(destination), clock_ms(now))
+    except InstrumentationError as exc:
+        if exc.message == msgs.TYPE_REQUIRED:  # no type: perhaps not a RudderStack event at all
+            exc.add_hint(wrong_kind(message))
+        raise
 
 
 _last_settings: tuple[int, Any, Settings] | None = None

@@ -89,7 +89,7 @@ def test_cli_serve_with_rudder(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=10)
-    assert proc.returncode == 0 and "'events': 1" in out
+    assert proc.returncode == 0 and "received 1 event, 1 user" in out
 
 
 def test_cli_serve_with_a_missing_destination_file(tmp_path):
