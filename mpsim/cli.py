@@ -294,13 +294,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sim = Simulator(token=args.token, identity_merge=args.identity_merge, api_secret=args.api_secret, now=args.now)
     rudder = read_json(args.rudder, "destination file") if args.rudder else None
     with _listening(args.host, args.port):
-        server = serve(sim, host=args.host, port=args.port, verbose=True, rudder=rudder, write_key=args.write_key)
+        server = serve(sim, host=args.host, port=args.port, verbose=True, rudder=rudder, write_key=args.write_key,
+                       insecure=args.insecure, tls=args.tls, tls_dir=args.tls_dir)
     with server:
         print(f"mpsim: {article(args.identity_merge)} ID-merge Mixpanel is listening on {server.url}"
               f" (/track /import /engage /groups); Ctrl-C stops it", flush=True)
         if server.rudder is not None:
             print(f"mpsim: RudderStack data plane URL {server.url} (/v1/*, beacon, pixel, /sourceConfig/), write key "
                   f"{args.write_key or 'any'}", flush=True)
+        print(f"mpsim: control API and live page: {server.url}/_mpsim/", flush=True)
+        if server.ca_path:
+            print(f"mpsim: HTTPS certificate signed by the local CA {server.ca_path} (trust that file in clients)",
+                  flush=True)
         try:
             while True:
                 time.sleep(3600)
@@ -481,6 +486,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-secret", help="project secret accepted on /import")
     p.add_argument("--identity-merge", choices=["original", "simplified", "legacy"], default="original")
     p.add_argument("--now", type=_time_arg, help=NOW_HELP)
+    p.add_argument("--tls", action="store_true", help="serve HTTPS with a certificate from a local CA (path printed)")
+    p.add_argument("--tls-dir", help="keep (and reuse) the local CA in this folder; implies --tls")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow binding beyond loopback without --token (anyone could write to it)")
     p.add_argument("--rudder", metavar="DEST.json",
                    help="also serve a RudderStack data plane delivering through this Mixpanel destination")
     p.add_argument("--write-key", help="the RudderStack source's write key (default: accept any)")

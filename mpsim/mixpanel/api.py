@@ -6,6 +6,7 @@ The handlers decode, authenticate and answer in Mixpanel's words (ingestion spec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +45,25 @@ def _simple_reply(params: dict[str, str], ok: bool, error: str | None, *, api: s
         reply = Reply.of_json(200, {"status": 1 if ok else 0, "error": None if ok else error})
     else:
         reply = Reply.plain(ok)
-    callback = params.get("callback")
+    callback = safe_callback(params.get("callback", ""))
     if callback:
         return Reply(200, f"{callback}({reply.body})", "text/javascript")
     return reply
+
+
+_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*|\[\d+\])*$")
+#: the no-op callback mixpanel-browser sends when it wants no answer (JSONP without a callback)
+_NOOP_CALLBACK = "(function(){})"
+
+
+def safe_callback(name: str) -> str:
+    """A JSONP ``callback`` that cannot inject script: a dotted name (``mixpanel._jsc[123]``) or the SDK's
+    no-op function; anything else keeps only name characters (a simulator choice: Mixpanel does not say)."""
+    name = name.strip()
+    if name == _NOOP_CALLBACK or _CALLBACK.match(name):
+        return name
+    cleaned = re.sub(r"[^\w$.]", "", name).strip(".")
+    return cleaned if _CALLBACK.match(cleaned) else ""
 
 
 def _not_ingested(index: int) -> RecordResult:
@@ -135,6 +151,8 @@ def handle_import(sim: Simulator, request: WireRequest, received: int, results: 
     imported = sum(1 for r in results if r.ok)
     failed = [r for r in results if not r.ok]
     strict = flag(decoded.params, "strict")
+    if not strict and decoded.params.get("verbose", "").strip() not in ("1", "2"):
+        return Reply.plain(not failed)  # the official Node client's import_batch wants 1 (spec §1.4)
     if strict:
         if not failed:
             return Reply.of_json(200, {"code": 200, "num_records_imported": imported, "status": "OK"})
@@ -191,11 +209,45 @@ ROUTES: dict[str, Handler] = {
 }
 
 
+#: Methods the ingestion endpoints answer (OPTIONS is the CORS preflight).
+ALLOWED_METHODS = ("GET", "POST", "OPTIONS")
+
+
+def method_not_allowed(request: WireRequest, allowed: tuple[str, ...] = ALLOWED_METHODS) -> Reply:
+    """405 in JSON with the ``Allow`` header, for every door (a simulator choice: Mixpanel does not say)."""
+    return Reply(405, Reply.of_json(405, {"error": f"method {request.method} is not allowed on {request.path}; "
+                                                   f"use {', '.join(allowed)}", "status": 0}).body,
+                 headers={"Allow": ", ".join(allowed)})
+
+
+def cors_headers(request: WireRequest) -> dict[str, str]:
+    """CORS as Mixpanel's API gives it (spec §1.3): any origin, with credentials.
+
+    mixpanel-browser sends ``withCredentials``, so the origin is echoed (``*`` is not allowed then).
+    """
+    origin = request.header("origin")
+    if not origin:
+        return {"Access-Control-Allow-Origin": "*"}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
+
+
+def preflight(request: WireRequest) -> Reply:
+    """The answer to a CORS preflight ``OPTIONS``: every method and requested header allowed, cached a day."""
+    asked = request.header("access-control-request-headers")
+    headers = {**cors_headers(request), "Access-Control-Allow-Methods": ", ".join(ALLOWED_METHODS),
+               "Access-Control-Allow-Headers": asked or "Content-Type, Authorization, Content-Encoding",
+               "Access-Control-Max-Age": "86400", "Allow": ", ".join(ALLOWED_METHODS)}
+    return Reply(204, "", "text/plain", headers)
+
+
 def route(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult]) -> Reply:
     handler = ROUTES.get(request.endpoint or "")
     if handler is None:
         return Reply.of_json(404, {"error": f"unknown endpoint {request.path!r}; Mixpanel ingests on /track, "
                                             "/import, /engage and /groups", "status": 0})
-    if request.method.upper() not in ("GET", "POST") or (request.endpoint == "import" and request.method.upper() != "POST"):
-        return Reply.of_json(405, {"error": f"method {request.method} is not allowed on {request.path}", "status": 0})
+    method = request.method.upper()
+    if method == "OPTIONS":
+        return preflight(request)
+    if method not in ("GET", "POST"):
+        return method_not_allowed(request)
     return handler(sim, request, received, results)

@@ -34,6 +34,8 @@ def looks_anonymous(value: str, policy: str = "uuid4+mixpanel") -> bool:
     """Whether ``$anon_id`` passes Mixpanel's anonymous-id shape check (spec §4.2, a simulator choice)."""
     if policy == "any":
         return True
+    if value.startswith(DEVICE_PREFIX):  # the SDKs' own anonymous ids: $device:<uuid> (spec §4.2)
+        value = value[len(DEVICE_PREFIX):]
     if _UUID4.match(value):
         return True
     return policy == "uuid4+mixpanel" and bool(_MIXPANEL_DEVICE.match(value))

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests_mock
 
+from .doors import Router
 from .simulator import Simulator
 from .wire import HOSTS, WireRequest
 
@@ -40,8 +41,11 @@ class MixpanelMock(contextlib.ContextDecorator):
                  write_key: Any = None, data_plane_url: str = DATA_PLANE_URL) -> None:
         from ..rudder.dataplane import as_dataplane
 
+        if sim is not None and not isinstance(sim, Simulator):
+            raise TypeError(f"sim must be an mpsim.Simulator or None, not {type(sim).__name__}")
         self.sim = sim if sim is not None else Simulator()
         self.rudder = as_dataplane(self.sim, rudder, write_key)
+        self.router = Router.for_simulator(self.sim, self.rudder)
         self._mocker = requests_mock.Mocker(case_sensitive=True, real_http=real_http)
         self._mocker.register_uri(requests_mock.ANY, _MIXPANEL_URL, text=self._answer)
         if self.rudder is not None:
@@ -50,12 +54,11 @@ class MixpanelMock(contextlib.ContextDecorator):
 
     def _answer(self, request: Any, context: Any) -> str:
         wire = WireRequest(request.method, request.url, dict(request.headers), _body_bytes(request.body))
-        owner: Any = self.rudder if self.rudder is not None and self.rudder.owns(wire.path) else self.sim
-        reply = owner.handle(wire)
+        reply = self.router.handle(wire)
         context.status_code = reply.status
         context.headers["Content-Type"] = reply.content_type
         context.headers.update(reply.headers)
-        return reply.body  # type: ignore[no-any-return]
+        return reply.body
 
     def __enter__(self) -> Simulator:
         self._mocker.start()

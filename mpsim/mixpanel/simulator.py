@@ -18,6 +18,8 @@ from .state import Exchange, RecordResult, Snapshot, State, StateViews, iso_seco
 from .wire import HOSTS, Reply, WireRequest
 
 MAX_GROUP_VALUES = 300
+#: Mixpanel's answer to a /track record without any token (spec §1.3; /engage and /groups say ``$token``)
+MISSING_TOKEN = "token, missing or empty"
 #: Injected failures: status → (error, status label), as Mixpanel words them.
 FAULT_BODIES = {
     429: ("Project exceeded rate limits. Please retry the request with exponential backoff.", "Too Many Requests"),
@@ -250,8 +252,12 @@ class Simulator(StateViews):
         """Validate one event record and store it with its identity effects (spec §0 order)."""
         props = record.get("properties") if isinstance(record, dict) else None
         insert_id = props.get("$insert_id") if isinstance(props, dict) else None
-        if check_token and isinstance(props, dict) and self.token is not None and props.get("token") != self.token:
-            return RecordResult(index, True, insert_id=insert_id, note="token does not match the project: ignored")
+        if check_token and isinstance(props, dict):
+            if props.get("token") in (None, ""):
+                return RecordResult(index, False, field="properties.token", message=MISSING_TOKEN,
+                                    insert_id=insert_id)
+            if self.token is not None and props.get("token") != self.token:
+                return RecordResult(index, True, insert_id=insert_id, note="token does not match the project: ignored")
         if isinstance(props, dict):
             ignore = props.get("$ignore")
             if ignore is True or (isinstance(ignore, str) and ignore != ""):
@@ -287,8 +293,11 @@ class Simulator(StateViews):
         if not isinstance(identity, OriginalIdentity) and name != "$create_alias":
             return
         if name == "$identify":
-            anon = id_text(props.get("$anon_id"), "properties.$anon_id")
-            identified = id_text(props.get("$identified_id"), "properties.$identified_id")
+            # mixpanel-browser sends $anon_distinct_id and the identified id as distinct_id (spec §4.2)
+            anon_field = "$anon_id" if "$anon_id" in props else "$anon_distinct_id"
+            id_field = "$identified_id" if "$identified_id" in props else "distinct_id"
+            anon = id_text(props.get(anon_field), f"properties.{anon_field}")
+            identified = id_text(props.get(id_field), f"properties.{id_field}")
             if not anon or not identified:
                 missing = "$anon_id" if not anon else "$identified_id"
                 raise RecordError(f"properties.{missing}", f"'properties.{missing}' is invalid: must be specified")
@@ -335,6 +344,8 @@ class Simulator(StateViews):
         if not isinstance(record, dict):
             return RecordResult(index, False, field="$distinct_id" if kind == "engage" else "$group_key",
                                 message="record must be a JSON object")
+        if record.get("$token") in (None, ""):
+            return RecordResult(index, False, field="$token", message="$" + MISSING_TOKEN)
         if self.token is not None and record.get("$token") != self.token:
             return RecordResult(index, True, note="$token does not match the project: ignored")
         key: Any

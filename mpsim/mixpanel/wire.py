@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 #: The hosts Mixpanel ingests on, by data residency.
-HOSTS = {"api.mixpanel.com": "us", "api-eu.mixpanel.com": "eu", "api-in.mixpanel.com": "in"}
+HOSTS = {"api.mixpanel.com": "us", "api-eu.mixpanel.com": "eu", "api-in.mixpanel.com": "in",
+         "api-js.mixpanel.com": "us"}  # the last one is mixpanel-browser's default api_host
 ENDPOINTS = ("track", "import", "engage", "groups")
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_RECORDS = 2000
@@ -81,7 +82,7 @@ class Reply:
     status: int
     body: str
     content_type: str = "application/json"
-    #: extra response headers (CORS, ``X-Content-Type-Options``), written by the HTTP doors
+    #: extra response headers (CORS, ``Allow``, ``X-Content-Type-Options``), written by the HTTP doors
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -39,13 +39,16 @@ def event(name: str = "E", distinct_id: Any = "u1", insert_id: str | None = "i-1
 
 
 def post_import(s: Simulator, records: Any, *, strict: bool = False, host: str = "api.mixpanel.com",
-                headers: dict[str, str] | None = None, gz: bool = False, raw: bytes | None = None) -> mpsim.Reply:
+                headers: dict[str, str] | None = None, gz: bool = False, raw: bytes | None = None,
+                verbose: bool = True) -> mpsim.Reply:
+    """POST to /import; ``verbose=1`` by default (JSON answers, like the Python client gets)."""
     body = raw if raw is not None else json.dumps(records).encode()
     h = {"Content-Type": "application/json", **basic("tok"), **(headers or {})}
     if gz:
         body = gzip.compress(body)
         h["Content-Encoding"] = "gzip"
-    url = f"https://{host}/import" + ("?strict=1" if strict else "")
+    query = "&".join(q for q in ("strict=1" if strict else "", "verbose=1" if verbose else "") if q)
+    url = f"https://{host}/import" + ("?" + query if query else "")
     return s.handle(WireRequest("POST", url, h, body))
 
 

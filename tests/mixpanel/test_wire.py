@@ -164,7 +164,8 @@ def test_engage_rejects_gzip_and_unknown_paths():
                                  {"Content-Encoding": "gzip"}, gz.compress(b"{}")))
     assert reply.json()["status"] == 0
     assert s.handle(WireRequest("POST", "https://api.mixpanel.com/decide", {}, b"")).status == 404
-    assert s.handle(WireRequest("GET", "https://api.mixpanel.com/import", {}, b"")).status == 405
+    refused = s.handle(WireRequest("PATCH", "https://api.mixpanel.com/import", {}, b""))
+    assert refused.status == 405 and refused.headers["Allow"] == "GET, POST, OPTIONS"
 
 
 def test_wrong_token_is_answered_as_accepted_and_discarded():
