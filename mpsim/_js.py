@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 
@@ -193,7 +194,10 @@ def spread_items(value: Any) -> Iterable[tuple[str, Any]]:
 
 def strip_undefined(obj: dict[str, Any]) -> dict[str, Any]:
     """A shallow copy without the keys that hold ``UNDEFINED`` (what ``JSON.stringify`` would drop)."""
-    return {k: v for k, v in obj.items() if v is not UNDEFINED}
+    for v in obj.values():
+        if v is UNDEFINED:
+            return {k: v for k, v in obj.items() if v is not UNDEFINED}
+    return dict(obj)
 
 
 def _container(value: Any) -> bool:
@@ -223,19 +227,33 @@ def get_path(target: Any, path: str) -> Any:
     The whole path is tried as a key first; when a segment is missing, longer dot-joined runs of the
     following segments are tried as literal keys, so ``a.b.c`` finds ``{"a": {"b.c": 1}}``.
     """
-    return get_segments(target, path, _segments(path))
+    segs, plain = _SEGMENT_CACHE.get(path) or _segments(path)
+    if plain and type(target) is dict and path not in target:
+        # The common case: every segment is a key of a plain object on the way.
+        value = target
+        for seg in segs:
+            if type(value) is not dict:
+                break
+            value = value.get(seg, _MISSING)
+            if value is _MISSING:
+                break
+        else:
+            return value
+    return get_segments(target, path, segs)
 
 
-_SEGMENT_CACHE: dict[str, tuple[str, ...]] = {}
+_SEGMENT_CACHE: dict[str, tuple[tuple[str, ...], bool]] = {}
 
 
-def _segments(path: str) -> tuple[str, ...]:
-    segs = _SEGMENT_CACHE.get(path)
-    if segs is None:
+def _segments(path: str) -> tuple[tuple[str, ...], bool]:
+    """The path's segments, and whether none of them escapes a dot (``a\\.b``)."""
+    entry = _SEGMENT_CACHE.get(path)
+    if entry is None:
         segs = tuple(path.split("."))
+        entry = (segs, not any(seg.endswith("\\") for seg in segs))
         if len(_SEGMENT_CACHE) < 10_000:
-            _SEGMENT_CACHE[path] = segs
-    return segs
+            _SEGMENT_CACHE[path] = entry
+    return entry
 
 
 def get_segments(target: Any, path: str, segs: tuple[str, ...]) -> Any:
@@ -499,8 +517,61 @@ def _escape_surrogates(text: str) -> str:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
+#: What in a ``json.dumps`` text JavaScript would print differently: a key of digits (integer-like
+#: keys come first in JavaScript), a float that Python and JavaScript format differently (``1.0``,
+#: ``-0.0``, ``1e-05``, ``1e+16``), NaN/Infinity, a run of 16 digits (an integer that may exceed
+#: 2^53) and lone surrogates. A ``"`` inside a JSON string is always escaped, so ``"5":`` only
+#: matches a real key; a match inside a string is a false alarm that merely takes the careful path.
+_DIGIT_KEY_RE = re.compile(r'"\d+":')
+_POINT_ZERO_RE = re.compile(r"\.0(?:[,}\]]|$)")
+_EXPONENT_RE = re.compile(r"e[+-]\d")
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_SIXTEEN_DIGITS = b"0" * 16
+
+
+def _prints_differently(text: str) -> bool:
+    """Whether ``text`` (Python's JSON) may differ from ``JSON.stringify`` of the same value."""
+    if (_DIGIT_KEY_RE.search(text) or _POINT_ZERO_RE.search(text) or _EXPONENT_RE.search(text)
+            or "NaN" in text or "Infinity" in text):
+        return True
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return True
+    return _SIXTEEN_DIGITS in raw.translate(_DIGITS_TO_ZERO)
+
+
+def _undefined_default(value: Any) -> Any:
+    raise TypeError("not plain JSON")
+
+
+def _compact_encoder(default: Any = None) -> Callable[[Any], str]:
+    """Python's C JSON encoder, compact and raw UTF-8, called without ``JSONEncoder``'s Python layers."""
+    if c_make_encoder is None:  # pragma: no cover - CPython always has the accelerator
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False,
+                                default=default).encode
+    chunks = c_make_encoder(None, default, encode_basestring, None, ":", ",", False, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_fast_encode = _compact_encoder(_undefined_default)
+
+
 def dumps(value: Any) -> str:
-    """ECMAScript ``JSON.stringify(value)``: compact, raw UTF-8, JavaScript number and key order."""
+    """ECMAScript ``JSON.stringify(value)``: compact, raw UTF-8, JavaScript number and key order.
+
+    Most payloads print the same in both languages, so Python's C encoder writes them directly
+    and one regular-expression scan of its text confirms it; only a text with something
+    JavaScript prints differently is rebuilt by the careful path (:func:`_careful_dumps`).
+    """
+    try:
+        text = _fast_encode(value)
+    except (TypeError, ValueError, RecursionError):
+        return _careful_dumps(value)
+    return _careful_dumps(value) if _prints_differently(text) else text
+
+
+def _careful_dumps(value: Any) -> str:
     flags = _Flags()
     text = _ENCODER.encode(_normalise(value, flags))
     if flags.marked:

@@ -103,3 +103,19 @@ def test_clock_accepts_datetimes_strings_and_numbers():
     assert math.isfinite(_dates.clock_ms())
     with pytest.raises(ValueError, match="now must be"):
         _dates.clock_ms("yesterday")
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text()
+    | st.sampled_from([1.0, -0.0, 1e16, 1e21, 1e-7, 5e-5, 0.0001, 2.0**53 + 2, float("nan"), 9007199254740993]),
+    lambda inner: st.lists(inner, max_size=5)
+    | st.dictionaries(st.text(max_size=4) | st.sampled_from(["0", "1", "10", "01", "4294967295", "5"]), inner,
+                      max_size=5),
+    max_leaves=25)
+
+
+@given(_JSONISH)
+def test_fast_dumps_is_the_careful_dumps(value):
+    # dumps lets Python's C encoder write a value when one scan of its text shows nothing that
+    # JSON.stringify prints differently; the careful path (a normalising walk) is the definition.
+    assert _js.dumps(value) == _js._careful_dumps(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from .. import _messages as msgs
 from .._dates import date_ms, to_iso
 from .._js import (
     UNDEFINED,
+    _compact_encoder,
     dumps,
     get_path,
     get_segments,
@@ -36,6 +38,20 @@ FIVE_YEARS = 5
 
 
 # --------------------------------------------------------------------------- settings
+#: Every destination ``Config`` key the transformer reads. Settings are compiled once per distinct
+#: content of these keys, so a log where each event brings its own copy of the destination costs
+#: one small JSON encoding per event instead of a new compilation.
+READ_KEYS = frozenset({
+    "token", "serviceAccountUserName", "serviceAccountSecret", "projectId", "strictMode", "dataResidency",
+    "identityMergeApi", "useNewMapping", "dropTraitsInTrackEvent", "propIncrements", "setOnceProperties",
+    "unionProperties", "appendProperties", "groupKeySettings", "useUserDefinedPageEventName",
+    "userDefinedPageEventTemplate", "useUserDefinedScreenEventName", "userDefinedScreenEventTemplate",
+})
+_encode_key = _compact_encoder()
+_SETTINGS_CACHE: dict[str, Settings] = {}
+_CACHE_SIZE = 1024
+
+
 @dataclass(frozen=True)
 class Settings:
     """The destination ``Config`` keys the transformer reads, with JavaScript truthiness applied."""
@@ -46,10 +62,17 @@ class Settings:
     base_url: str
     strict: bool
     import_auth: tuple[str, dict[str, Any]] | None
+    #: ``propIncrements`` property names (only strings can equal a property key), or None when not a list
+    increments: frozenset[str] | None = None
 
     @classmethod
     def from_destination(cls, destination: Any) -> Settings:
-        """Accept RudderStack's destination object (``{"Config": {...}}``) or just its Config."""
+        """Accept RudderStack's destination object (``{"Config": {...}}``) or just its Config.
+
+        Equal configs share one compiled ``Settings`` (cached by content, not identity); the cached
+        one holds a private copy of the keys it reads, so a caller changing its config later changes
+        nothing here.
+        """
         if destination is None:
             destination = {}
         if not isinstance(destination, dict):
@@ -57,10 +80,24 @@ class Settings:
         config = destination.get("Config", destination)
         if not isinstance(config, dict):
             raise ConfigurationError("destination Config must be an object")
+        try:
+            key = _encode_key({k: v for k, v in config.items() if k in READ_KEYS})
+        except (TypeError, ValueError):  # not plain JSON (e.g. UNDEFINED inside): compile without caching
+            return cls.from_config(config)
+        settings = _SETTINGS_CACHE.get(key)
+        if settings is None:
+            if len(_SETTINGS_CACHE) >= _CACHE_SIZE:
+                _SETTINGS_CACHE.clear()
+            settings = _SETTINGS_CACHE[key] = cls.from_config(json.loads(key))
+        return settings
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Settings:
         token = config.get("token", UNDEFINED)
         residency = config.get("dataResidency")
         base = RESIDENCY_HOSTS.get(residency, US_HOST) if isinstance(residency, str) else US_HOST
         strict = truthy(config.get("strictMode", UNDEFINED))
+        increments = config.get("propIncrements")
         return cls(
             config=config,
             token=token,
@@ -68,6 +105,10 @@ class Settings:
             base_url=base,
             strict=strict,
             import_auth=_import_auth(config, strict),
+            # JavaScript's `includes` compares strictly: a number never names the key "5".
+            increments=frozenset(item["property"] for item in increments
+                                 if type(item) is dict and type(item.get("property")) is str)
+            if type(increments) is list else None,
         )
 
     def get(self, key: str) -> Any:
@@ -110,6 +151,10 @@ class Event:
                 m[key] = to_string(value)
         self.user_id = m.get("userId", UNDEFINED)
         self.anonymous_id = m.get("anonymousId", UNDEFINED)
+        #: ``userId || anonymousId`` (coerced); the raw anonymousId when both are falsy
+        self.id = self.user_id if truthy(self.user_id) else self.anonymous_id
+        #: the ``$distinct_id`` of profile updates: the Simplified id or ``id``
+        self.distinct = self.simplified_id if self.settings.simplified else self.id
 
     @classmethod
     def prepare(cls, message: dict[str, Any], settings: Settings, now_ms: float) -> Event:
@@ -120,19 +165,10 @@ class Event:
         return get_path(self.message, path)
 
     @property
-    def id(self) -> Any:
-        """``userId || anonymousId`` (coerced); the raw anonymousId when both are falsy."""
-        return self.user_id if truthy(self.user_id) else self.anonymous_id
-
-    @property
     def simplified_id(self) -> str:
         if truthy(self.user_id):
             return self.user_id  # type: ignore[no-any-return]
         return "$device:" + to_string(self.anonymous_id)
-
-    @property
-    def distinct(self) -> Any:
-        return self.simplified_id if self.settings.simplified else self.id
 
     @property
     def is_web(self) -> bool:
@@ -352,9 +388,9 @@ def engage_update(event: Event, operation: str, value: Any) -> Request:
 
 def event_record(name: Any, properties: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """An event record and its JSON text, after Mixpanel's payload limits are checked."""
-    props_text = dumps(properties)
-    check_limits(properties, props_text)
     clean = strip_undefined(properties)
+    props_text = dumps(clean)
+    check_limits(properties, props_text)
     record: dict[str, Any] = {} if name is UNDEFINED else {"event": name}
     record["properties"] = clean
     head = "" if name is UNDEFINED else '"event":' + dumps(name) + ","
@@ -362,11 +398,21 @@ def event_record(name: Any, properties: dict[str, Any]) -> tuple[dict[str, Any],
 
 
 def check_limits(properties: dict[str, Any], text: str | None = None) -> None:
-    """Payload size, key-count and array-length limits on event properties (spec §4.9)."""
-    size = utf8_length(dumps(properties) if text is None else text)
-    if size > MAX_PAYLOAD_BYTES:
-        raise InstrumentationError(msgs.PAYLOAD_TOO_LARGE.format(kb=math.floor(size / 1024 + 0.5)))
-    _check_object(properties, "")
+    """Payload size, key-count and array-length limits on event properties (spec §4.9).
+
+    ``properties`` still holds its undefined keys (they count); ``text`` is its JSON text.
+    """
+    if text is None:
+        text = dumps(properties)
+    # UTF-8 needs at most 4 bytes per character, so a short text cannot be too large.
+    if len(text) * 4 > MAX_PAYLOAD_BYTES:
+        size = utf8_length(text)
+        if size > MAX_PAYLOAD_BYTES:
+            raise InstrumentationError(msgs.PAYLOAD_TOO_LARGE.format(kb=math.floor(size / 1024 + 0.5)))
+    # A nested object of 255 keys or a list of 256 elements needs at least 254 commas in the
+    # text, so the walk is only needed for the top level's own count or a text with that many.
+    if len(properties) >= MAX_KEYS or text.count(",") >= MAX_KEYS - 1:
+        _check_object(properties, "")
 
 
 def _check_object(obj: dict[str, Any], path: str) -> None:

@@ -26,9 +26,8 @@ def track(event: Event) -> list[Request]:
     if truthy(revenue):
         out.append(engage_update(event, "$append", {"$transactions": {"$time": event.time_iso(), "$amount": revenue}}))
 
-    increments = event.settings.get("propIncrements")
-    if type(increments) is list:
-        names = {item.get("property") for item in increments if type(item) is dict}
+    names = event.settings.increments
+    if names:
         added = {k: v for k, v in spread_items(properties) if k in names and truthy(v)}
         if added:
             out.append(engage_update(event, "$add", added))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -51,33 +50,11 @@ def transform(message: dict[str, Any], destination: dict[str, Any] | None = None
     if not isinstance(message, dict):
         raise InstrumentationError(f"message must be a JSON object, not {type(message).__name__}", wrong_kind(message))
     try:
-        return transform_with(message, _settings(destination), clock_ms(now))
+        return transform_with(message, Settings.from_destination(destination), clock_ms(now))
     except InstrumentationError as exc:
         if exc.message == msgs.TYPE_REQUIRED:  # no type: perhaps not a RudderStack event at all
             exc.add_hint(wrong_kind(message))
         raise
-
-
-_last_settings: tuple[int, Any, Settings] | None = None
-
-
-def _settings(destination: Any) -> Settings:
-    """Settings for a destination, reused while the same, unchanged config object comes back.
-
-    Callers usually pass one config for many events; comparing it with a copy is cheaper than
-    reading it again, and a config changed in place is noticed by the comparison.
-    """
-    global _last_settings
-    cached = _last_settings
-    if cached is not None and cached[0] == id(destination) and cached[1] == destination:
-        return cached[2]
-    settings = Settings.from_destination(destination)
-    try:
-        snapshot = copy.deepcopy(destination)
-    except Exception:  # noqa: BLE001 - an uncopyable config is simply not cached
-        return settings
-    _last_settings = (id(destination), snapshot, settings)
-    return settings
 
 
 def transform_with(message: dict[str, Any], settings: Settings, now_ms: float) -> list[Request]:

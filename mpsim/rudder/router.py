@@ -163,7 +163,6 @@ def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: An
             raise MpsimError(f"events[{index}] must be an object {{message, destination, metadata}}, "
                              f"not {type(event).__name__}")
     now_ms = clock_ms(now)
-    settings_cache: dict[int, Settings] = {}
     items: list[BatchItem] = []
     for chunk in _chunks(events):
         buckets: dict[str, list[tuple[Request, dict[str, Any], Any]]] = {b: [] for b in BUCKET_ORDER}
@@ -175,10 +174,7 @@ def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: An
                 if isinstance(message, dict) and truthy(message.get("statusCode", UNDEFINED)):
                     requests = [Request.from_rudder(message)]
                 else:
-                    key = id(destination)
-                    settings = settings_cache.get(key)
-                    if settings is None:
-                        settings = settings_cache[key] = Settings.from_destination(destination)
+                    settings = Settings.from_destination(destination)
                     if not isinstance(message, dict):
                         raise TransformError(f"message must be a JSON object, not {type(message).__name__}")
                     requests = transform_with(message, settings, now_ms)
