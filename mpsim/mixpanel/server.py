@@ -178,13 +178,24 @@ class _Server(ThreadingHTTPServer):
 
 
 def is_loopback(host: str) -> bool:
-    """Whether binding ``host`` keeps the server reachable from this machine only."""
+    """Whether binding ``host`` keeps the server reachable from this machine only.
+
+    A name counts when every address it resolves to is loopback; a name that does not resolve is
+    left to the bind to refuse (with its own clear error).
+    """
     if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
+        pass
+    if not host:
         return False
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return True  # unknown: the bind fails on it anyway
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
 
 
 class InsecureBind(MpsimError, ValueError):
