@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,18 +55,23 @@ def _wait_until_up(url: str, token: str, proc: subprocess.Popen[bytes], log: Pat
     raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab on 127.0.0.1 (free port, token, no browser, temp dir), stopped after the module."""
-    try:
-        import jupyterlab  # noqa: F401
-    except ImportError:
-        pytest.skip("JupyterLab is not installed (pip install -e '.[test]')")
-    root = tmp_path_factory.mktemp("lab")
+@contextmanager
+def running_jupyterlab(root: Path) -> Iterator[Lab]:
+    """JupyterLab serving ``root`` on 127.0.0.1 (free port, random token, no browser), stopped on exit."""
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / ".config"), "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"), "JUPYTERLAB_WORKSPACES_DIR": str(root / ".ws"),
            "PYTHONUNBUFFERED": "1"}
+    settings = {
+        # no "get notified about Jupyter news?" toast over the page
+        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+        # every cell in the page (no virtual scrolling), so every output can be checked
+        "notebook-extension/tracker": {"windowingMode": "none"},
+    }
+    for name, values in settings.items():
+        path = root / ".settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
     log = root / "lab.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -87,6 +93,17 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab on 127.0.0.1 (free port, token, no browser, temp dir), stopped after the module."""
+    try:
+        import jupyterlab  # noqa: F401
+    except ImportError:
+        pytest.skip("JupyterLab is not installed (pip install -e '.[test]')")
+    with running_jupyterlab(tmp_path_factory.mktemp("lab")) as lab:
+        yield lab
 
 
 def write_notebook(path: Path, cells: list[str]) -> None:
@@ -166,15 +183,35 @@ CONTRAST_JS = r"""
 OVERLAP_JS = r"""
 () => {
   const bad = [];
+  const visible = (l) => l.getBoundingClientRect().width > 0 && l.textContent.replace(/\u200b/g, '').trim();
   for (const row of document.querySelectorAll('.mpsim-form > .widget-inline-hbox')) {
-    const label = row.querySelector('.widget-label, label'); const input = row.querySelector('input, select');
-    if (!label || !input || label.contains(input)) continue;
+    const label = [...row.querySelectorAll('.widget-label, .widget-label-basic')].find(visible);
+    const input = row.querySelector('input, select');
+    if (!label || !input) { bad.push({row: row.className, missing: !label ? 'label' : 'input'}); continue; }
     const a = label.getBoundingClientRect(), b = input.getBoundingClientRect(), cell = row.getBoundingClientRect();
-    const overlap = a.width > 0 && b.width > 0 && a.right > b.left + 1 && a.left < b.right - 1 &&
+    // a checkbox's label holds its input: only its edges matter
+    const overlap = !label.contains(input) && a.right > b.left + 1 && a.left < b.right - 1 &&
                     a.bottom > b.top + 1 && a.top < b.bottom - 1;
-    const outside = b.right > cell.right + 1 || a.left < cell.left - 1;
-    if (overlap || outside || label.scrollWidth > label.clientWidth + 1)
-      bad.push({label: label.textContent, overlap, outside, clipped: label.scrollWidth > label.clientWidth + 1});
+    const outside = Math.max(a.right, b.right) > cell.right + 1 || Math.min(a.left, b.left) < cell.left - 1;
+    const text = label.querySelector('span') || label;
+    const clipped = text.scrollWidth > text.clientWidth + 1;
+    if (overlap || outside || clipped) bad.push({label: label.textContent, overlap, outside, clipped});
+  }
+  // the rows themselves: inside the form, and no row over another (an input running into the next label)
+  const rows = [...document.querySelectorAll('.mpsim-form > .widget-inline-hbox')];
+  for (const form of document.querySelectorAll('.mpsim-form')) {
+    const f = form.getBoundingClientRect();
+    for (const row of form.children) { const r = row.getBoundingClientRect();
+      if (r.right > f.right + 1 || r.left < f.left - 1) bad.push({label: row.textContent, outside_form: true}); }
+  }
+  const boxes = rows.map(r => [r, [...r.children].filter(c => c.getBoundingClientRect().width > 0)
+                                   .map(c => c.getBoundingClientRect())]);
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const [ri, ci] = boxes[i], [rj, cj] = boxes[j];
+    if (ri.closest('.mpsim-form') !== rj.closest('.mpsim-form')) continue;
+    const hit = ci.some(a => cj.some(b => a.right > b.left + 1 && a.left < b.right - 1 && a.bottom > b.top + 1 &&
+                                          a.top < b.bottom - 1));
+    if (hit) bad.push({label: ri.textContent + ' / ' + rj.textContent, rows_overlap: true});
   }
   return bad;
 }

@@ -1,59 +1,58 @@
-"""Render the real playground widget to docs/playground.png (the README's screenshot).
+"""Render the real playground in JupyterLab to the README's screenshots (light and dark theme).
 
-Needs Debian's ``chromium`` and the npm package ``@jupyter-widgets/html-manager@1`` (for the
-page that draws embedded widgets offline)::
+Runs JupyterLab (the ``test`` extra) on 127.0.0.1 in a temporary directory, opens a notebook that
+loads the built-in sample session into ``mpsim.playground()`` and sends it, and photographs the
+widget with Playwright driving Debian's Chromium (``apt-get install chromium``; no browser download)::
 
-    apt-get install chromium && npm install --prefix /tmp/wm @jupyter-widgets/html-manager@1
-    python tools/screenshot_playground.py /tmp/wm/node_modules/@jupyter-widgets/html-manager/dist/embed.js
+    python tools/screenshot_playground.py            # writes docs/playground.png and docs/playground-dark.png
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from ipywidgets.embed import embed_minimal_html
-
-import mpsim
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser import CHROMIUM_ARGS, chromium_executable  # noqa: E402
+from tests.browser_lab import run_all, running_jupyterlab, write_notebook  # noqa: E402
+
+CELLS = ["""import mpsim
+pg = mpsim.playground()
+pg.sample_button.click()
+pg.send_button.click()
+pg.tabs.selected_index = 2  # the state: events, profiles, identities
+pg"""]
+
+SHOTS = {"JupyterLab Light": ROOT / "docs" / "playground.png", "JupyterLab Dark": ROOT / "docs" / "playground-dark.png"}
 
 
-def main(embed_js: str) -> None:
-    from mpsim.samples import sample_session
+def main() -> None:
+    from playwright.sync_api import sync_playwright
 
-    session = sample_session()
-    app = mpsim.playground(config=session["destination"], now=session["now"])
-    app.events_input.value = "\n".join(json.dumps(e) for e in session["events"][:4])
-    app.send_button.click()
-    app.tabs.selected_index = 2  # the state: events, profiles, identities
-    with tempfile.TemporaryDirectory() as tmp:
-        # Served over http on 127.0.0.1: the embed script is loaded with crossorigin, which file:// refuses.
-        shutil.copy(embed_js, Path(tmp) / "embed.js")
-        for asset in Path(embed_js).parent.glob("*.*"):
-            if asset.suffix in (".woff", ".woff2", ".ttf", ".eot", ".svg"):
-                shutil.copy(asset, Path(tmp) / asset.name)
-        page = Path(tmp) / "playground.html"
-        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=tmp))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        embed_minimal_html(page, views=[app], title="mpsim playground", requirejs=False, embed_url=f"{base}/embed.js")
-        out = ROOT / "docs" / "playground.png"
-        subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                        "--disable-sync", f"--user-data-dir={tmp}/profile", "--hide-scrollbars",
-                        "--window-size=1280,1400", "--virtual-time-budget=5000", f"--screenshot={out}",
-                        f"{base}/playground.html"], check=True, capture_output=True, timeout=120)
-        server.shutdown()
-        print(f"wrote {out}")
+    executable = chromium_executable()
+    if executable is None:
+        raise SystemExit("no Chromium found: apt-get install chromium (or set MPSIM_CHROMIUM)")
+    with tempfile.TemporaryDirectory() as tmp, running_jupyterlab(Path(tmp)) as lab, sync_playwright() as pw:
+        write_notebook(lab.root / "playground.ipynb", CELLS)
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 2400}, device_scale_factor=1)
+        page.set_default_timeout(60_000)
+        page.goto(lab.page_url("playground.ipynb"))
+        run_all(page)
+        page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
+        page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-presentation-mode')")
+        page.locator(".mpsim-playground .mpsim-state").wait_for()
+        for theme, out in SHOTS.items():
+            page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
+            page.wait_for_function("(t) => document.body.dataset.jpThemeName === t", arg=theme)
+            page.wait_for_timeout(1000)
+            page.locator(".mpsim-playground").screenshot(path=str(out))
+            print(f"wrote {out.relative_to(ROOT)}")
+        browser.close()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main()

@@ -28,7 +28,6 @@ from ..rudder import transform
 from ..validation import validate
 from .increments import ClickDiff, EventCounter, with_clusters
 from .views import (
-    MAX_ROWS,
     EventRows,
     PasteError,
     Table,
@@ -120,6 +119,8 @@ def values_from_config(config: dict[str, Any]) -> dict[str, Any]:
 
 #: Up to this many stored events the State tab shows the whole project; beyond, what the click touched.
 FULL_VIEW_EVENTS = 2000
+#: Events the State tab of a big project shows (the last ones).
+LAST_EVENTS = 10
 #: Events replayed under both settings for the "Settings change" tab.
 COMPARE_EVENTS = 200
 
@@ -243,10 +244,10 @@ class PlaygroundModel:
         parts = [f"<p><b>{html.escape(type(self.sim).__name__)}</b> ({html.escape(self.sim.identity_merge)} ID "
                  f"merge): {self._counter.count} events ({len(raw)} stored copies), {len(clusters)} users, "
                  f"{len(self.sim.refused_merges)} refused merges.</p>",
-                 f"<p class='mpsim-note'>A big project: shown are the last {MAX_ROWS // 2} events and the users "
+                 f"<p class='mpsim-note'>A big project: shown are the last {LAST_EVENTS} events and the users "
                  "and groups this send touched. Every row is in the simulator (sim.events, sim.profiles, "
                  "sim.groups, sim.identities).</p>",
-                 "<h4>Last events</h4>" + table_html(Table(EventRows.columns, EventRows(self.sim, raw[-(MAX_ROWS // 2):]),
+                 "<h4>Last events</h4>" + table_html(Table(EventRows.columns, EventRows(self.sim, raw[-(LAST_EVENTS):]),
                                                            total=len(raw)))]
         import pandas as pd
 

@@ -43,8 +43,10 @@ if TYPE_CHECKING:
 #: The classes MathJax 2 (nbclassic) and MathJax 3 (JupyterLab 4, Notebook 7) skip.
 MATH_IGNORE = "tex2jax_ignore mathjax_ignore"
 
-#: Rows shown before a table is cut to its head and tail (like pandas' ``display.max_rows``).
-MAX_ROWS = 20
+#: A table longer than this is cut to its head and tail (like pandas' ``display.max_rows``)...
+MAX_ROWS = 30
+#: ...showing this many rows, half from each end (like pandas' ``display.min_rows``).
+MIN_ROWS = 20
 #: Up to this many rows, a cut table carries the whole table behind "show all".
 SHOW_ALL_LIMIT = 500
 #: Cells longer than this are cut (the whole text stays in the cell's tooltip).
@@ -182,17 +184,18 @@ def _table(table: Table, body: str) -> str:
             f"<tbody>{body}</tbody></table></div>")
 
 
-def table_html(table: Table, *, max_rows: int = MAX_ROWS, show_all_limit: int = SHOW_ALL_LIMIT) -> str:
+def table_html(table: Table, *, max_rows: int = MAX_ROWS, min_rows: int = MIN_ROWS,
+               show_all_limit: int = SHOW_ALL_LIMIT) -> str:
     """A left-aligned, horizontally scrollable table with a sticky first column.
 
-    Longer than ``max_rows``, it shows the first and last rows (like pandas) and, up to
+    Longer than ``max_rows``, it shows ``min_rows`` rows from both ends (like pandas) and, up to
     ``show_all_limit`` rows, the whole table behind a "show all" switch that needs no JavaScript.
     """
     count = len(table.rows)
     if count <= max_rows:
         return _table(table, _rows_html(table, table.rows[:]))
-    head_n = max_rows // 2
-    tail_n = max_rows - head_n
+    head_n = min(min_rows, max_rows) // 2
+    tail_n = min(min_rows, max_rows) - head_n
     hidden = count - head_n - tail_n
     gap = (f"<tr class='mpsim-gap'><td colspan='{len(table.columns)}'>… {hidden} more row"
            f"{'s' if hidden != 1 else ''} …</td></tr>")
