@@ -236,14 +236,5 @@ def resolve_project(project: Mapping[str, Any] | Simulator | Project | None,
 
 
 def simulator_settings(sim: Simulator) -> dict[str, Any]:
-    """The settings a simulator was made with (what ``Simulator(**settings)`` would rebuild)."""
-    return {
-        "token": sim.token,
-        "identity_merge": sim.identity_merge,
-        "api_secret": sim.api_secret,
-        "service_accounts": dict(sim.service_accounts),
-        "project_id": sim.project_id,
-        "residency": sim.residency,
-        "group_keys": list(sim.declared_group_keys),
-        "anon_id_policy": sim.anon_id_policy,
-    }
+    """The settings a simulator was made with, without its clock (what a project dict holds)."""
+    return {k: v for k, v in sim.settings.items() if k != "now"}

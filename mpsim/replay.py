@@ -97,6 +97,9 @@ class Replay:
                  f"{len(self.transform_errors)} transform errors, {len(self.rejected)} rejected by Mixpanel."]
         if self.project is not None and self.project.note:
             lines.append(self.project.note)
+        from .mixpanel.explain import dropped_lines
+
+        lines += dropped_lines(self.sim)
         if self.known_findings is not None and len(self.known_findings):
             lines.append(f"findings: {len(self.findings.errors)} errors, {len(self.findings.warnings)} warnings "
                          f"({', '.join(sorted(self.findings.rules()))})")

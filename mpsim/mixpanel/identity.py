@@ -194,8 +194,13 @@ class SimplifiedIdentity:
     def ingest_id(self, distinct_id: str) -> str:
         return distinct_id
 
+    @staticmethod
+    def device_key(device_id: str) -> str:
+        """The distinct id a ``$device_id`` stands for: ``$device:<id>``."""
+        return device_id if device_id.startswith(DEVICE_PREFIX) else DEVICE_PREFIX + device_id
+
     def link(self, user_id: str, device_id: str, seq: int) -> Outcome:
-        device = device_id if device_id.startswith(DEVICE_PREFIX) else DEVICE_PREFIX + device_id
+        device = self.device_key(device_id)
         linked = self.devices.get(device)
         if linked == user_id:
             return Outcome(True, noop=True)

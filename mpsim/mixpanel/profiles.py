@@ -153,19 +153,61 @@ def operations_in(record: dict[str, Any], allowed: frozenset[str]) -> list[str]:
     return [op for op in OPERATION_ORDER if op in ops]
 
 
+#: journal(operation, property, value, before, after, effect) — how ``apply_operations`` reports each change
+Journal = Callable[[str, "str | None", Any, Any, Any, str], None]
+_ABSENT = object()
+
+
+def _effect(op: str, before: Any, after: Any) -> str:
+    if before is _ABSENT and after is _ABSENT:
+        return "ignored" if op in ("$remove", "$unset") else "unchanged"
+    if before is _ABSENT:
+        return "set"
+    if after is _ABSENT:
+        return "removed"
+    if op == "$set_once":
+        return "ignored"
+    return "unchanged" if _same(before, after) else "changed"
+
+
+def _named(op: str, value: Any) -> list[str]:
+    """The property names one operation's value names (after truncation, as they are stored)."""
+    if op == "$unset":
+        names = value if isinstance(value, list) else [value]
+        return [n for n in names if isinstance(n, str)]
+    return [str(k)[:MAX_NAME] for k in value] if isinstance(value, dict) else []
+
+
 def apply_operations(store: dict[str, Profile], key: str, record: dict[str, Any], ops: list[str], seq: int,
-                     last_seen: str | None) -> list[str]:
-    """Apply a record's operations to ``store[key]``; all or nothing. Returns notes on skipped keys."""
+                     last_seen: str | None, journal: Journal | None = None) -> list[str]:
+    """Apply a record's operations to ``store[key]``; all or nothing. Returns notes on skipped keys.
+
+    ``journal`` (optional) hears every property each operation touched, with the value before and
+    after and the effect (``set``, ``changed``, ``unchanged``, ``ignored``, ``removed``, ``deleted``),
+    once the record has been applied.
+    """
     if ops == ["$delete"]:
-        store.pop(key, None)
+        existed = store.pop(key, None) is not None
+        if journal is not None:
+            journal("$delete", None, None, existed, None, "deleted" if existed else "ignored")
         return []
     profile = store.get(key)
     if profile is None and not any(op in CREATING for op in ops):
+        if journal is not None:
+            for op in ops:
+                journal(op, None, record[op], None, None, "ignored")
         return []
     props = dict(profile.properties) if profile else {}
     notes: list[str] = []
+    entries: list[tuple[str, str | None, Any, Any, Any, str]] = []
     for op in ops:
+        names = _named(op, record[op]) if journal is not None else []
+        before = {n: copy.deepcopy(props[n]) if n in props else _ABSENT for n in names}
         notes += OPERATIONS[op](props, record[op])
+        for name in names:
+            value = record[op].get(name) if isinstance(record[op], dict) else None
+            after = props.get(name, _ABSENT)
+            entries.append((op, name, value, before[name], after, _effect(op, before[name], after)))
     if len(props) > MAX_PROFILE_PROPERTIES:
         raise OperationError(f"the profile would hold {len(props)} properties; the limit is {MAX_PROFILE_PROPERTIES}")
     if profile is None:
@@ -176,4 +218,8 @@ def apply_operations(store: dict[str, Profile], key: str, record: dict[str, Any]
         props["$last_seen"] = last_seen
     profile.properties = props
     profile.updated_seq = seq
+    if journal is not None:
+        for op, prop, value, before_value, after, effect in entries:
+            journal(op, prop, value, None if before_value is _ABSENT else before_value,
+                    None if after is _ABSENT else copy.deepcopy(after), effect)
     return notes

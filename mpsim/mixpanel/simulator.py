@@ -13,6 +13,7 @@ from ..request import Request
 from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_event, id_text
 from .geo import as_resolver, profile_location
 from .identity import OriginalIdentity, SimplifiedIdentity
+from .journal import ALREADY, IGNORED, JOINED, REFUSED, Journal
 from .profiles import GROUP_OPERATIONS, USER_OPERATIONS, OperationError, apply_operations, operations_in
 from .state import Exchange, RecordResult, Snapshot, State, StateViews, iso_seconds
 from .wire import HOSTS, Reply, WireRequest
@@ -107,6 +108,8 @@ class Simulator(StateViews):
         self._history: list[Snapshot] = []
         self._faults: list[tuple[str | None, int]] = []
         self.record_history = False
+        #: every identity step and profile operation, with the request that made it (read by ``explain``)
+        self.journal = Journal()
         for key in self._declared_keys:
             self._state.group_keys.setdefault(key, 0)
 
@@ -156,6 +159,7 @@ class Simulator(StateViews):
             for key in self._declared_keys:
                 self._state.group_keys[key] = 0
             self._history.clear()
+            self.journal = Journal()
 
     def snapshot(self, label: str | None = None) -> Snapshot:
         """An immutable copy of the current state, readable like the simulator."""
@@ -194,6 +198,27 @@ class Simulator(StateViews):
     def __repr__(self) -> str:
         return f"Simulator(token={self.token!r}, identity_merge={self.identity_merge!r}, {self.summary()})"
 
+    # ------------------------------------------------------------------ explanations
+    def explain(self, a: str, b: str | None = None) -> Any:
+        """Why ``a`` is the user it is (canonical id, ids, the steps that built it, refused merges), or,
+        with ``b``, whether ``a`` and ``b`` are one user: the shortest chain that joined them, or what
+        would have joined them and why it did not happen (refused, ignored in this mode, never sent).
+
+        Returns an ``Explanation``: ``str()`` for text, ``.to_frame()``, ``.to_dict()``, HTML in notebooks.
+        """
+        from .explain import explain_pair, explain_user
+
+        with self._lock:
+            return explain_user(self, a) if b is None else explain_pair(self, a, b)
+
+    def explain_profile(self, distinct_id: str, prop: str | None = None) -> Any:
+        """Per property of the profile Mixpanel shows for ``distinct_id`` (or just ``prop``): its value, the
+        operation and request that set it, the values it overwrote and the operations that were ignored."""
+        from .explain import explain_profile
+
+        with self._lock:
+            return explain_profile(self, distinct_id, prop)
+
     # ------------------------------------------------------------------ faults
     def fail_next(self, status: int = 429, count: int = 1, *, endpoint: str | None = None) -> None:
         """Answer the next ``count`` requests (to ``endpoint``, or any) with an error, storing nothing.
@@ -224,6 +249,7 @@ class Simulator(StateViews):
         with self._lock:
             received = self.clock.ms()
             results: list[RecordResult] = []
+            self.journal.start_request(received)
             reply = self._take_fault(request) or route(self, request, received, results)
             self._state.log.append(Exchange(len(self._state.log) + 1, received, request.summary(), reply.status,
                                             reply.body, results))
@@ -282,15 +308,23 @@ class Simulator(StateViews):
     def _identity_effects(self, name: str, props: dict[str, Any], seq: int) -> None:
         identity = self._state.identity
         has_profile = self._state.profiles.__contains__
+        user, device = props.get("$user_id"), props.get("$device_id")
+        pair = (id_text(device, "properties.$device_id") or "", id_text(user, "properties.$user_id") or "") \
+            if name not in IDENTITY_EVENTS and user not in (None, "") and device not in (None, "") else None
         if isinstance(identity, SimplifiedIdentity):
-            user, device = props.get("$user_id"), props.get("$device_id")
-            if name not in IDENTITY_EVENTS and user not in (None, "") and device not in (None, ""):
-                outcome = identity.link(id_text(user, "properties.$user_id") or "",
-                                        id_text(device, "properties.$device_id") or "", seq)
+            if pair is not None:
+                outcome = identity.link(pair[1], pair[0], seq)
+                self._journal_identity("device link", (identity.device_key(pair[0]), pair[1]), outcome, seq)
                 if not outcome.ok:
                     props["$identity_failure_reason"] = outcome.description
+            elif name in IDENTITY_EVENTS:
+                self._journal_identity(name, identity_event_ids(name, props), None, seq)
             return
+        if pair is not None and pair[0] != pair[1]:
+            self._journal_identity("device link", pair, None, seq)
         if not isinstance(identity, OriginalIdentity) and name != "$create_alias":
+            if name in IDENTITY_EVENTS:
+                self._journal_identity(name, identity_event_ids(name, props), None, seq)
             return
         if name == "$identify":
             # mixpanel-browser sends $anon_distinct_id and the identified id as distinct_id (spec §4.2)
@@ -302,6 +336,7 @@ class Simulator(StateViews):
                 missing = "$anon_id" if not anon else "$identified_id"
                 raise RecordError(f"properties.{missing}", f"'properties.{missing}' is invalid: must be specified")
             outcome = identity.identify(anon, identified, seq, has_profile)
+            used: tuple[str, ...] = (anon, identified)
             self._state.see(anon, identified)
         elif name == "$create_alias":
             alias = id_text(props.get("alias"), "properties.alias")
@@ -309,6 +344,7 @@ class Simulator(StateViews):
             if not alias or not original:
                 raise RecordError("properties.alias", "'properties.alias' is invalid: must be specified")
             outcome = identity.alias(original, alias, seq, has_profile)
+            used = (alias, str(original))
             self._state.see(original, alias)
         elif name == "$merge":
             ids = props.get("$distinct_ids")
@@ -316,12 +352,29 @@ class Simulator(StateViews):
                 raise RecordError("properties.$distinct_ids",
                                   "'properties.$distinct_ids' is invalid: must be a list of exactly 2 ids")
             outcome = identity.merge(ids[0], ids[1], seq, has_profile)
+            used = (ids[0], ids[1])
             self._state.see(*ids)
         else:
             return
+        self._journal_identity(name, used, outcome, seq)
         if not outcome.ok:
             props["$failure_reason"] = outcome.reason
             props["$failure_description"] = outcome.description
+
+    def _journal_identity(self, operation: str, ids: tuple[str, ...], outcome: Any, seq: int) -> None:
+        """Record one identity step; ``outcome`` None means the project's mode ignores the operation."""
+        mode = self.identity_merge
+        if outcome is None:
+            self.journal.identity_step(seq, operation, ids, IGNORED, IGNORED_RULES[(mode, operation)])
+        elif not outcome.ok:
+            self.journal.identity_step(seq, operation, ids, REFUSED, f"Mixpanel refuses it: {outcome.description}",
+                                       outcome.reason)
+        elif outcome.noop:
+            self.journal.identity_step(seq, operation, ids, ALREADY, "the ids are already one user: nothing changes",
+                                       canonical=self.canonical(ids[0]) if ids else None)
+        else:
+            self.journal.identity_step(seq, operation, ids, JOINED, JOIN_RULES[(mode, operation)],
+                                       canonical=self.canonical(ids[0]))
 
     def _groups_of(self, props: dict[str, Any], seq: int) -> tuple[tuple[str, str], ...]:
         """(key, value) pairs of declared group keys this event carries (spec §7)."""
@@ -376,7 +429,15 @@ class Simulator(StateViews):
                 if location and "$delete" not in ops:
                     record = {**record, "$set": {**(record.get("$set") or {}), **location}}
                     ops = operations_in(record, USER_OPERATIONS)
-            notes = apply_operations(store, key, record, ops, self._state.next_seq(), last_seen)
+            seq = self._state.next_seq()
+            profile_name = str(key) if kind == "engage" else f"{key[0]}={key[1]}"
+            sent_to = str(distinct_id) if kind == "engage" else profile_name
+
+            def journal(op: str, prop: str | None, value: Any, before: Any, after: Any, effect: str) -> None:
+                self.journal.profile_step(seq, profile_name, sent_to, op if kind == "engage" else f"groups {op}",
+                                          prop, value, before, after, effect)
+
+            notes = apply_operations(store, key, record, ops, seq, last_seen, journal)
         except (RecordError, OperationError) as exc:
             field_name = exc.field if isinstance(exc, RecordError) else "operation"
             return RecordResult(index, False, field=field_name, message=str(exc))
@@ -390,6 +451,42 @@ class Simulator(StateViews):
             return min(time_ms(value), received_ms) if value is not None else received_ms
         except RecordError:
             return received_ms
+
+
+#: (project mode, operation) → the rule that joined two ids, in words
+JOIN_RULES: dict[tuple[str, str], str] = {
+    ("original", "$identify"): "Original ID merge: $identify joins the anonymous id ($anon_id) to the identified id",
+    ("original", "$create_alias"): "Original ID merge: $create_alias joins the alias to the existing id",
+    ("original", "$merge"): "Original ID merge: $merge (on /import) joins the two ids' users, whatever they hold",
+    ("simplified", "device link"): "Simplified ID merge: an event with $user_id and $device_id links the device to "
+                                   "the user",
+    ("legacy", "$create_alias"): "ID merge off (Legacy): $create_alias maps the alias to the id from now on, one way",
+}
+#: (project mode, operation) → why the project ignores it
+IGNORED_RULES: dict[tuple[str, str], str] = {
+    ("simplified", "$identify"): "Simplified ID merge ignores $identify: only $user_id with $device_id links ids",
+    ("simplified", "$create_alias"): "Simplified ID merge ignores $create_alias: only $user_id with $device_id "
+                                     "links ids",
+    ("simplified", "$merge"): "Simplified ID merge ignores $merge: only $user_id with $device_id links ids",
+    ("original", "device link"): "Original ID merge does not link $user_id with $device_id: only $identify, "
+                                 "$create_alias and $merge join ids",
+    ("legacy", "device link"): "ID merge is off (Legacy): $user_id with $device_id links nothing",
+    ("legacy", "$identify"): "ID merge is off (Legacy): $identify does nothing",
+    ("legacy", "$merge"): "ID merge is off (Legacy): $merge does nothing",
+}
+
+
+def identity_event_ids(name: str, props: dict[str, Any]) -> tuple[str, ...]:
+    """The two ids an identity event names, as text (what the journal shows)."""
+    if name == "$identify":  # mixpanel-browser names them $anon_distinct_id and distinct_id
+        fields: tuple[Any, ...] = (props.get("$anon_id", props.get("$anon_distinct_id")),
+                                   props.get("$identified_id", props.get("distinct_id")))
+    elif name == "$create_alias":
+        fields = (props.get("alias"), props.get("distinct_id"))
+    else:
+        ids = props.get("$distinct_ids")
+        fields = tuple(ids) if isinstance(ids, list) else ()
+    return tuple(str(f) for f in fields if isinstance(f, (str, int, float)) and not isinstance(f, bool) and f != "")
 
 
 def to_wire(request: Request) -> WireRequest:

@@ -258,6 +258,12 @@ class StateViews:
         """Every request received, with Mixpanel's answer and each record's fate."""
         return list(self._state.log)
 
+    def dropped(self) -> dict[str, int]:
+        """Records Mixpanel answered but did not keep, counted by reason in words (never hidden by a summary)."""
+        from .explain import dropped_records
+
+        return dict(dropped_records(self).most_common())
+
     def summary(self) -> dict[str, int]:
         return {
             "events": len(self.stored_events()),
