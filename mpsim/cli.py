@@ -116,13 +116,14 @@ def _dropped(result: Any, log_start: int) -> list[str]:
         label = _event_label(step.index + 1, step.message)
         if step.error is not None:
             lines.append(f"{label}: RudderStack refused it: {step.error} ({step.error.kind}, {step.error.status_code})")
-        for request, reply in zip(step.requests, step.replies, strict=False):
+        for k in range(step.request_count):  # a long replay's clean steps keep only their outcome
+            reply = step.replies[k] if k < len(step.replies) else None
             exchange = exchanges[position] if position < len(exchanges) else None
             position += 1
-            where = f"{label} → /{request.path}"
             if exchange is None:
                 continue
-            if not reply.ok and not exchange.records:
+            where = f"{label} → /{step.requests[k].path if k < len(step.requests) else exchange.request['endpoint']}"
+            if reply is not None and not reply.ok and not exchange.records:
                 lines.append(f"{where}: Mixpanel answered {reply.status}: {_short(reply.body)}")
             for record in exchange.records:
                 many = len(exchange.records) > 1
@@ -152,7 +153,7 @@ def _print_story(result: Any, findings: Any, rows: int, log_start: int = 0, *, c
     import pandas as pd
 
     sim = result.sim
-    requests = sum(len(s.requests) for s in result.steps)
+    requests = sum(s.request_count for s in result.steps)
     print(f"{count(len(result.steps), 'RudderStack event')} → {count(requests, 'Mixpanel request')}. "
           f"Mixpanel now holds {_holds(sim)} ({sim.identity_merge} ID merge).")
     if result.project is not None and result.project.note:
@@ -235,7 +236,7 @@ def _replay_with_progress(events: list[Any], config: Any, now: Any, project: Any
     from .replay import replay
 
     progress = tqdm(events, desc="replaying", unit="event", disable=len(events) < 500, file=sys.stderr)
-    return replay(progress, config, project=project, now=now)
+    return replay(progress, config, project=project, now=now, keep_events=True)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

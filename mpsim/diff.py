@@ -328,8 +328,8 @@ def compare_configs(events: list[dict[str, Any]], config_a: dict[str, Any], conf
 
     shared = None if project is None else resolve_project(project)
     settings = None if shared is None else dict(shared.settings)
-    first = replay(events, config_a, project=settings, now=now)
-    second = replay(events, config_b, project=settings, now=now)
+    first = replay(events, config_a, project=settings, now=now, keep=None)
+    second = replay(events, config_b, project=settings, now=now, keep=None)
     rows: list[Change] = []
     for step_a, step_b in zip(first.steps, second.steps, strict=True):
         rows += [Change(c.path, c.kind, c.before, c.after, "event", step_a.label)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import html
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._files import read_records
-from .errors import TransformError
+from .errors import MpsimError, TransformError
 from .mixpanel import Reply, Simulator
 from .project import Project, ProjectError, resolve_project
 from .request import Request
@@ -18,27 +20,56 @@ from .rudder import transform
 UNSET: Any = object()
 
 
-@dataclass
+#: Steps of a replay that keep their event, requests and replies unless told otherwise (``replay(keep=)``).
+KEEP_STEPS = 10_000
+
+
+@dataclass(slots=True)
 class Step:
-    """One RudderStack event of a replay: the requests it became and Mixpanel's answers, or the error."""
+    """One RudderStack event of a replay: the requests it became and Mixpanel's answers, or the error.
+
+    A step past the replay's ``keep`` limit that went through cleanly keeps only its outcome
+    (``message`` is None, ``requests`` and ``replies`` are empty; ``ok``, ``label`` and
+    ``request_count`` still answer), so a million-event replay does not hold a million events.
+    """
 
     index: int
-    message: dict[str, Any]
+    message: dict[str, Any] | None
     requests: list[Request] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
     error: TransformError | None = None
     #: the simulator's state after this step (when the replay was asked to keep history)
     snapshot: Any = None
+    #: (accepted, number of requests, label) of a step that kept only its outcome
+    outcome: tuple[bool, int, str] | None = None
 
     @property
     def ok(self) -> bool:
+        if self.outcome is not None:
+            return self.outcome[0]
         return self.error is None and all(r.ok for r in self.replies)
 
     @property
+    def request_count(self) -> int:
+        return self.outcome[1] if self.outcome is not None else len(self.requests)
+
+    @property
     def label(self) -> str:
-        m = self.message
+        if self.outcome is not None:
+            return f"#{self.index} {self.outcome[2]}"
+        m = self.message if isinstance(self.message, dict) else {}
         name = m.get("event") or m.get("name") or ""
         return f"#{self.index} {m.get('type', '?')}{' ' + str(name) if name else ''}"
+
+    def keep_outcome_only(self, *, keep_event: bool = False) -> None:
+        """Forget the requests and replies (and the event unless told); keep whether it went through,
+        how many requests and the label."""
+        if self.outcome is None:
+            self.outcome = (self.ok, len(self.requests), sys.intern(self.label.split(" ", 1)[1]))
+        if not keep_event:
+            self.message = None
+        self.requests = []
+        self.replies = []
 
 
 @dataclass
@@ -61,6 +92,9 @@ class Replay:
         if self.known_findings is None:
             from .validation import validate
 
+            if any(s.message is None for s in self.steps):
+                raise MpsimError("this replay kept only the outcome of most steps: validate the events with "
+                                 "mpsim.validate(events), or replay with keep_events=True")
             events = [s.message for s in self.steps if not (isinstance(s.message, dict) and "mixpanel" in s.message)]
             self.known_findings = validate(events, now=self.now if self.now is not None else self.sim.now_ms,
                                            config=self.destination or {}, project=self.project)
@@ -89,11 +123,11 @@ class Replay:
     @property
     def rejected(self) -> list[Step]:
         """Steps whose requests Mixpanel did not fully accept."""
-        return [s for s in self.steps if s.error is None and not all(r.ok for r in s.replies)]
+        return [s for s in self.steps if s.error is None and not s.ok]
 
     def summary_lines(self) -> list[str]:
         """The replay in a few lines: counts, the project note when it was assumed, findings."""
-        lines = [f"{len(self.steps)} events replayed, {sum(len(s.requests) for s in self.steps)} requests, "
+        lines = [f"{len(self.steps)} events replayed, {sum(s.request_count for s in self.steps)} requests, "
                  f"{len(self.transform_errors)} transform errors, {len(self.rejected)} rejected by Mixpanel."]
         if self.project is not None and self.project.note:
             lines.append(self.project.note)
@@ -119,7 +153,8 @@ class Replay:
 
 def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None = None, *,
            project: Mapping[str, Any] | Simulator | Project | None = None, sim: Simulator | None = None,
-           now: Any = None, history: bool = False) -> Replay:
+           now: Any = None, history: bool = False, keep: int | None = KEEP_STEPS,
+           keep_events: bool | None = None) -> Replay:
     """Transform each RudderStack event with ``destination`` and send the requests to the ``project``.
 
     ``project`` is the Mixpanel side: a dict of ``Simulator`` settings (``token``, ``identity_merge``,
@@ -130,6 +165,12 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
     ``now``. A transform error is recorded on its step and the replay goes on. With
     ``history=True`` every step keeps a snapshot of the state after it, so ``replay.step_diff(i)``
     shows what one event changed.
+
+    ``keep`` bounds memory on long replays: steps after the first ``keep`` that went through cleanly
+    keep only their outcome (see :class:`Step`); transform errors and rejected steps always keep
+    everything. ``keep=None`` (or ``history=True``) keeps every step whole. Those steps keep their
+    event when ``keep_events`` is true, by default when ``events`` is a list or tuple (the caller
+    holds them anyway); a replay of a generator then holds no events, and ``findings`` asks for them.
     """
     if isinstance(events, dict):
         events = [events]  # one event
@@ -138,11 +179,21 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
     target = resolve_project(sim if sim is not None else project, destination)
     sim = target.simulator(now)
     steps = []
-    for index, message in enumerate(events):
-        step = run_step(sim, index, message, destination, now)
-        if history:
-            step.snapshot = sim.snapshot(step.label)
-        steps.append(step)
+    collecting = gc.isenabled()
+    if keep_events is None:
+        keep_events = isinstance(events, (list, tuple))  # the caller holds them anyway: a reference is free
+    gc.disable()  # a replay allocates millions of long-lived objects: the cyclic GC would rescan them all
+    try:
+        for index, message in enumerate(events):
+            step = run_step(sim, index, message, destination, now)
+            if history:
+                step.snapshot = sim.snapshot(step.label)
+            elif keep is not None and index >= keep and step.ok:
+                step.keep_outcome_only(keep_event=keep_events)
+            steps.append(step)
+    finally:
+        if collecting:
+            gc.enable()
     result = Replay(sim, steps, project=target, destination=destination, now=now)
     target.replay = result
     return result

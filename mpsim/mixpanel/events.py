@@ -192,7 +192,8 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
     name = record.get("event")
     if not isinstance(name, str) or name == "":
         raise RecordError("event", "'event' is invalid: must be a non-empty string")
-    if event_size(record) >= MAX_EVENT_BYTES:
+    size = event_size(record)  # the record is not changed below: one measure serves both uses
+    if size >= MAX_EVENT_BYTES:
         raise RecordError("properties", "'properties' is invalid: the event must be smaller than 1 MB")
     props = dict(record["properties"])
     identity_event = name in IDENTITY_EVENTS
@@ -248,7 +249,6 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
     props["$insert_id"] = insert_id
 
     # normalise: truncation, no token/ip, server properties
-    size = event_size(record)
     location = event_location(ctx.geo, props, ctx.request_ip, ctx.use_request_ip or ctx.endpoint == "import")
     props.pop("token", None)
     props.pop("ip", None)

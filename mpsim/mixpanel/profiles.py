@@ -210,14 +210,12 @@ def apply_operations(store: dict[str, Profile], key: str, record: dict[str, Any]
             entries.append((op, name, value, before[name], after, _effect(op, before[name], after)))
     if len(props) > MAX_PROFILE_PROPERTIES:
         raise OperationError(f"the profile would hold {len(props)} properties; the limit is {MAX_PROFILE_PROPERTIES}")
-    if profile is None:
-        if not props:
-            return notes  # a profile is only created when at least one property is set
-        profile = store[key] = Profile(key, {}, created_seq=seq)
+    if profile is None and not props:
+        return notes  # a profile is only created when at least one property is set
     if last_seen is not None:
         props["$last_seen"] = last_seen
-    profile.properties = props
-    profile.updated_seq = seq
+    # a new object, never a change in place: snapshots share the old one
+    store[key] = Profile(key, props, seq if profile is None else profile.created_seq, seq)
     if journal is not None:
         for op, prop, value, before_value, after, effect in entries:
             journal(op, prop, value, None if before_value is _ABSENT else before_value,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MpsimError
 from .events import StoredEvent
 from .identity import LegacyIdentity, OriginalIdentity, Refusal, SimplifiedIdentity, _Cluster
+from .log import RequestLog
 from .profiles import Profile
 from .state import Exchange, RecordResult, State
 
@@ -62,6 +63,14 @@ def _profile(p: Profile) -> dict[str, Any]:
     return {"key": p.key, "properties": p.properties, "created_seq": p.created_seq, "updated_seq": p.updated_seq}
 
 
+def _exchange(x: Exchange) -> dict[str, Any]:
+    out = asdict(x)
+    body = out.pop("body")
+    if body is not None:  # logged bodies (Simulator(log_bodies=True)) are saved as text
+        out["body"] = body.decode("utf-8", "replace")
+    return out
+
+
 def state_to_dict(state: State) -> dict[str, Any]:
     """``State`` → JSON data (shares nothing with the state: dump it or copy it before changing it)."""
     return {
@@ -72,7 +81,7 @@ def state_to_dict(state: State) -> dict[str, Any]:
         "groups": [{**_profile(p), "key": None, "group_key": k, "group_id": g} for (k, g), p in state.groups.items()],
         "group_keys": dict(state.group_keys),
         "seen_ids": list(state.seen_ids),
-        "log": [asdict(x) for x in state.log],
+        "log": [_exchange(x) for x in state.log],
         "seq": state.seq,
         "generated_ids": state.generated_ids,
     }
@@ -155,14 +164,17 @@ def _read_event(r: _Reader) -> StoredEvent:
 def _read_exchange(r: _Reader) -> Exchange:
     records = [RecordResult(**{k: v for k, v in x.data.items() if k in RecordResult.__dataclass_fields__})
                for x in r.items("records", [])]
+    body = r.get("body", (str, type(None)), None)
     return Exchange(r.get("seq", int), r.get("received_ms", int), dict(r.get("request", dict)), r.get("status", int),
-                    r.get("reply", str), records)
+                    r.get("reply", str), records, None if body is None else body.encode("utf-8"))
 
 
 def state_from_dict(data: Any) -> State:
     """JSON data → ``State``; raises :class:`StateFormatError` naming the first bad field."""
     reader = _Reader(data, "state")
-    state = State(identity_from_dict(_Reader(reader.get("identity", dict), "identity")))
+    # the log as saved: every exchange and body (the simulator that resumes it sets its own bounds)
+    state = State(identity_from_dict(_Reader(reader.get("identity", dict), "identity")),
+                  log=RequestLog(None, bodies=True))
     for event in reader.items("events", []):
         state.events.append(_read_event(event))
     for p in reader.items("profiles", []):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import threading
@@ -14,8 +15,9 @@ from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_ev
 from .geo import as_resolver, profile_location
 from .identity import OriginalIdentity, SimplifiedIdentity
 from .journal import ALREADY, IGNORED, JOINED, REFUSED, Journal
+from .log import DEFAULT_LOG_LIMIT, RequestLog
 from .profiles import GROUP_OPERATIONS, USER_OPERATIONS, OperationError, apply_operations, operations_in
-from .state import Exchange, RecordResult, Snapshot, State, StateViews, iso_seconds
+from .state import RecordResult, Snapshot, State, StateViews, iso_seconds
 from .wire import HOSTS, Reply, WireRequest
 
 MAX_GROUP_VALUES = 300
@@ -83,12 +85,18 @@ class Simulator(StateViews):
         Start from a saved state instead of an empty project: a ``Snapshot``, the dict of
         ``Snapshot.to_dict()``, its JSON text or a file path (see :meth:`from_snapshot`, which also
         takes the settings the state was saved with). ``identity_merge`` then defaults to the state's.
+    log_limit:
+        Requests ``sim.log`` keeps (the oldest are forgotten past it); ``None`` keeps every one. The
+        default holds a million-event replay.
+    log_bodies:
+        Keep each request's body in the log too (``Exchange.body``; the oldest are dropped past 64 MiB).
     """
 
     def __init__(self, token: str | None = None, identity_merge: str | None = None, api_secret: str | None = None,
                  now: Any = None, *, service_accounts: dict[str, str] | None = None, project_id: Any = None,
                  residency: str | None = None, group_keys: Iterable[str] = (),
-                 anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, state: Any = None) -> None:
+                 anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, state: Any = None,
+                 log_limit: int | None = DEFAULT_LOG_LIMIT, log_bodies: bool = False) -> None:
         if residency not in (None, "us", "eu", "in"):
             raise ValueError(f"residency must be 'us', 'eu', 'in' or None, not {residency!r}")
         if anon_id_policy not in ("uuid4+mixpanel", "uuid4", "any"):
@@ -104,7 +112,9 @@ class Simulator(StateViews):
         self.clock = Clock(now)
         self._lock = threading.RLock()
         self._declared_keys = list(group_keys)
-        self._state = self._starting_state(state, identity_merge, anon_id_policy)
+        self.log_limit = log_limit
+        self.log_bodies = log_bodies
+        self._state = self._starting_state(state, identity_merge, anon_id_policy, self._new_log())
         self._history: list[Snapshot] = []
         self._faults: list[tuple[str | None, int]] = []
         self.record_history = False
@@ -114,9 +124,9 @@ class Simulator(StateViews):
             self._state.group_keys.setdefault(key, 0)
 
     @staticmethod
-    def _starting_state(saved: Any, identity_merge: str | None, anon_id_policy: str) -> State:
+    def _starting_state(saved: Any, identity_merge: str | None, anon_id_policy: str, log: RequestLog) -> State:
         if saved is None:
-            return State.empty(identity_merge or "original", anon_id_policy)
+            return State.empty(identity_merge or "original", anon_id_policy, log)
         from .saved import load_snapshot
 
         snapshot = saved if isinstance(saved, Snapshot) else load_snapshot(saved)
@@ -124,7 +134,9 @@ class Simulator(StateViews):
         if identity_merge not in (None, mode):
             raise ValueError(f"identity_merge={identity_merge!r} does not match the saved state's {mode!r} ID merge: "
                              "a project's ID-merge mode cannot change under its data")
-        return snapshot._state.copy()
+        state = snapshot._state.copy()
+        state.log.limit, state.log.bodies = log.limit, log.bodies
+        return state
 
     @classmethod
     def from_snapshot(cls, snapshot: Any, **settings: Any) -> Simulator:
@@ -152,10 +164,13 @@ class Simulator(StateViews):
                 "now": self.clock.ms() if self.clock.frozen else None}
 
     # ------------------------------------------------------------------ lifecycle
+    def _new_log(self) -> RequestLog:
+        return RequestLog(self.log_limit, bodies=self.log_bodies)
+
     def reset(self) -> None:
         """Forget everything received; keep the settings (token, mode, group keys, clock)."""
         with self._lock:
-            self._state = State.empty(self.identity_merge, self.anon_id_policy)
+            self._state = State.empty(self.identity_merge, self.anon_id_policy, self._new_log())
             for key in self._declared_keys:
                 self._state.group_keys[key] = 0
             self._history.clear()
@@ -251,10 +266,9 @@ class Simulator(StateViews):
             results: list[RecordResult] = []
             self.journal.start_request(received)
             reply = self._take_fault(request) or route(self, request, received, results)
-            self._state.log.append(Exchange(len(self._state.log) + 1, received, request.summary(), reply.status,
-                                            reply.body, results))
+            self._state.log.append(received, request.summary(), reply.status, reply.body, results, request.body)
             if self.record_history:
-                self._history.append(Snapshot(self._state.copy(), received, f"after request {len(self._state.log)}",
+                self._history.append(Snapshot(self._state.copy(), received, f"after request {self._state.log.total}",
                                               self.settings))
             return reply
 
@@ -489,10 +503,32 @@ def identity_event_ids(name: str, props: dict[str, Any]) -> tuple[str, ...]:
     return tuple(str(f) for f in fields if isinstance(f, (str, int, float)) and not isinstance(f, bool) and f != "")
 
 
-def to_wire(request: Request) -> WireRequest:
-    """An ``mpsim.Request`` as the HTTP request RudderStack would make."""
-    from urllib.parse import urlencode
+#: (method, endpoint, params, headers) → a request without body: a replay sends to few distinct URLs
+_WIRE_HEADS: dict[Any, WireRequest] = {}
+_WIRE_HEADS_LIMIT = 1000
 
-    query = urlencode(request.params)
-    url = request.endpoint + ("?" + query if query else "")
-    return WireRequest(request.method, url, dict(request.headers), request.body_text().encode("utf-8"))
+
+def to_wire(request: Request) -> WireRequest:
+    """An ``mpsim.Request`` as the HTTP request RudderStack would make.
+
+    The URL and headers of the requests of one replay repeat, so they are parsed once per distinct
+    combination; only the body is new each time.
+    """
+    try:
+        key: Any = (request.method, request.endpoint, tuple(request.params.items()), tuple(request.headers.items()))
+        head = _WIRE_HEADS.get(key)
+    except TypeError:  # parameters that cannot be a key: no shortcut
+        key, head = None, None
+    if head is None:
+        from urllib.parse import urlencode
+
+        query = urlencode(request.params)
+        url = request.endpoint + ("?" + query if query else "")
+        head = WireRequest(request.method, url, dict(request.headers))
+        if key is not None and len(_WIRE_HEADS) < _WIRE_HEADS_LIMIT:
+            _WIRE_HEADS[key] = head
+    wire = copy.copy(head)
+    wire.headers = dict(head.headers)
+    wire.query = dict(head.query)
+    wire.body = request.body_text().encode("utf-8")
+    return wire

@@ -11,37 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .columns import EventsView
 from .events import StoredEvent
 from .identity import DEVICE_PREFIX, Identity, LegacyIdentity, OriginalIdentity, Refusal, SimplifiedIdentity
+from .log import Exchange, RecordResult, RequestLog
 from .profiles import Profile
+
+__all__ = ["Exchange", "RecordResult", "Snapshot", "State", "StateViews", "iso_seconds"]
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-@dataclass
-class RecordResult:
-    """What happened to one record of a request."""
-
-    index: int
-    ok: bool
-    stored: bool = False
-    field: str | None = None
-    message: str | None = None
-    insert_id: Any = None
-    note: str | None = None
-
-
-@dataclass
-class Exchange:
-    """One request the simulator received, its answer and what happened to each record."""
-
-    seq: int
-    received_ms: int
-    request: dict[str, Any]
-    status: int
-    reply: str
-    records: list[RecordResult] = field(default_factory=list)
 
 
 @dataclass
@@ -49,24 +28,29 @@ class State:
     """Everything a project holds. Plain data: no HTTP, no clock."""
 
     identity: Identity
-    events: list[StoredEvent] = field(default_factory=list)
+    events: EventsView = field(default_factory=EventsView)
     profiles: dict[str, Profile] = field(default_factory=dict)
     groups: dict[tuple[str, str], Profile] = field(default_factory=dict)
     group_keys: dict[str, int] = field(default_factory=dict)  # key -> seq from which events join groups
     seen_ids: dict[str, None] = field(default_factory=dict)  # every distinct id seen, in order
-    log: list[Exchange] = field(default_factory=list)
+    log: RequestLog = field(default_factory=RequestLog)
     seq: int = 0
     generated_ids: int = 0  # $insert_ids made for /track events without one (part of the state: saved with it)
+    #: views built from this state (tables, deduplicated positions), valid until the next change
+    view_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def empty(cls, identity_merge: str, anon_policy: str = "uuid4+mixpanel") -> State:
+    def empty(cls, identity_merge: str, anon_policy: str = "uuid4+mixpanel", log: RequestLog | None = None) -> State:
+        identity: Identity
         if identity_merge == "simplified":
-            return cls(SimplifiedIdentity())
-        if identity_merge == "original":
-            return cls(OriginalIdentity(anon_policy=anon_policy))
-        if identity_merge == "legacy":
-            return cls(LegacyIdentity())
-        raise ValueError(f"identity_merge must be 'original', 'simplified' or 'legacy', not {identity_merge!r}")
+            identity = SimplifiedIdentity()
+        elif identity_merge == "original":
+            identity = OriginalIdentity(anon_policy=anon_policy)
+        elif identity_merge == "legacy":
+            identity = LegacyIdentity()
+        else:
+            raise ValueError(f"identity_merge must be 'original', 'simplified' or 'legacy', not {identity_merge!r}")
+        return cls(identity, log=log if log is not None else RequestLog())
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -78,15 +62,19 @@ class State:
                 self.seen_ids.setdefault(distinct_id, None)
 
     def copy(self) -> State:
-        """A deep copy: events are never changed once stored, so they are shared."""
+        """An independent copy that shares what is never changed in place.
+
+        Events only grow (the copy is a length into the same columns) and a profile update replaces
+        the ``Profile`` object instead of changing it, so neither is copied.
+        """
         return State(
             identity=copy.deepcopy(self.identity),
-            events=list(self.events),
-            profiles={k: p.copy() for k, p in self.profiles.items()},
-            groups={k: p.copy() for k, p in self.groups.items()},
+            events=self.events.frozen(),
+            profiles=dict(self.profiles),
+            groups=dict(self.groups),
             group_keys=dict(self.group_keys),
             seen_ids=dict(self.seen_ids),
-            log=list(self.log),
+            log=self.log.copy(),
             seq=self.seq,
             generated_ids=self.generated_ids,
         )
@@ -134,24 +122,25 @@ class StateViews:
         Duplicates share ``(event, distinct_id, time, $insert_id)``; the most recently ingested copy
         wins and takes the place of the first (spec §3).
         """
+        store = self._state.events.store
+        return [store.event(i) for i in self._event_positions(deduplicate)]
+
+    def _event_positions(self, deduplicate: bool) -> list[int]:
         events = self._state.events
         if not deduplicate:
-            return list(events)
-        latest: dict[Any, StoredEvent] = {}
-        for event in events:
-            key = event.dedup_key
-            if key is not None:
-                latest[key] = event
-        out = []
-        placed: set[Any] = set()
-        for event in events:
-            key = event.dedup_key
-            if key is None:
-                out.append(event)
-            elif key not in placed:
-                placed.add(key)
-                out.append(latest[key])
-        return out
+            return list(range(len(events)))
+        return self._cached("dedup", events.dedup_positions)
+
+    def _cached(self, name: str, make: Any) -> Any:
+        """``make()``, remembered until the state changes (any request changes ``seq`` or the events)."""
+        state = self._state
+        key = (name, state.seq, state.events.key, state.log.total)
+        cache = state.view_cache
+        if key not in cache:
+            for old in [k for k in cache if k[0] == name]:
+                del cache[old]
+            cache[key] = make()
+        return cache[key]
 
     def event_view(self, event: StoredEvent) -> dict[str, Any]:
         """An event as Mixpanel shows it: resolved ``distinct_id``, reshuffle markers when it moved."""
@@ -167,34 +156,63 @@ class StateViews:
     @property
     def events(self) -> pd.DataFrame:
         """One row per event (deduplicated), with the canonical ``distinct_id`` and the stored one."""
-        return self._events_frame(self.stored_events())
+        return self._cached("events", lambda: self._events_frame(True)).copy(deep=False)
 
     @property
     def raw_events(self) -> pd.DataFrame:
         """Every stored copy, duplicates included (what Raw Export returns)."""
-        return self._events_frame(self.stored_events(deduplicate=False))
+        return self._cached("raw_events", lambda: self._events_frame(False)).copy(deep=False)
 
-    def _events_frame(self, events: list[StoredEvent]) -> pd.DataFrame:
+    def _resolver(self) -> Any:
+        """stored distinct id → the id Mixpanel shows now (each distinct id resolved once)."""
+        identity = self._state.identity
+        if not identity.reshuffles:
+            return lambda distinct_id: distinct_id
+        resolved: dict[str, str] = {"": ""}
+
+        def resolve(distinct_id: str) -> str:
+            found = resolved.get(distinct_id)
+            if found is None:
+                found = resolved[distinct_id] = identity.canonical(distinct_id)
+            return found
+
+        return resolve
+
+    def _events_frame(self, deduplicate: bool) -> pd.DataFrame:
+        """The events table built from the columns (one decode per event for the properties only)."""
+        import numpy as np
         import pandas as pd
 
-        rows = []
-        for e in events:
-            view = self.event_view(e)
-            rows.append({
-                "time": pd.Timestamp(e.time_ms, unit="ms", tz="UTC"),
-                "event": e.name,
-                "distinct_id": view["properties"]["distinct_id"],
-                "stored_distinct_id": e.distinct_id,
-                "insert_id": e.insert_id,
-                "endpoint": e.endpoint,
-                "groups": [f"{k}={v}" for k, v in e.groups],
-                "failure_reason": e.properties.get("$failure_reason") or e.properties.get("$identity_failure_reason"),
-                "properties": view["properties"],
-                "seq": e.seq,
-            })
-        columns = ["time", "event", "distinct_id", "stored_distinct_id", "insert_id", "endpoint", "groups",
-                   "failure_reason", "properties", "seq"]
-        return _mpsim_frame(pd.DataFrame(rows, columns=columns))
+        store = self._state.events.store
+        positions = self._event_positions(deduplicate)
+        index = np.asarray(positions, dtype=np.int64)
+        resolve = self._resolver()
+        stored_ids = [store.distinct_ids[i] for i in positions]
+        shown_ids = [resolve(d) for d in stored_ids]
+        properties = []
+        failures = []
+        for i, stored, shown in zip(positions, stored_ids, shown_ids, strict=True):
+            props = store.properties(i)
+            failures.append(props.get("$failure_reason") or props.get("$identity_failure_reason"))
+            if shown != stored:
+                props["$distinct_id_before_identity"] = stored
+                props["$is_reshuffled"] = True
+            props["distinct_id"] = shown
+            properties.append(props)
+        times = np.frombuffer(store.times, dtype=np.int64)[index] if len(store) else np.zeros(0, np.int64)
+        seqs = np.frombuffer(store.seq, dtype=np.int64)[index] if len(store) else np.zeros(0, np.int64)
+        return _mpsim_frame(pd.DataFrame({
+            "time": pd.to_datetime(times, unit="ms", utc=True),
+            "event": [store.names[i] for i in positions],
+            "distinct_id": shown_ids,
+            "stored_distinct_id": stored_ids,
+            "insert_id": [store.insert_ids[i] for i in positions],
+            "endpoint": [store.endpoints[i] for i in positions],
+            "groups": [[f"{k}={v}" for k, v in store.groups[i]] for i in positions],
+            "failure_reason": failures,
+            "properties": properties,
+            "seq": seqs,
+        }))
 
     # ------------------------------------------------------------------ profiles
     def profile(self, distinct_id: str, *, ignore_alias: bool = False) -> dict[str, Any] | None:
@@ -254,9 +272,12 @@ class StateViews:
         return out
 
     @property
-    def log(self) -> list[Exchange]:
-        """Every request received, with Mixpanel's answer and each record's fate."""
-        return list(self._state.log)
+    def log(self) -> RequestLog:
+        """The requests received (up to the simulator's ``log_limit``), Mixpanel's answers, each record's fate.
+
+        A sequence of :class:`Exchange` (a copy: later requests do not appear in it).
+        """
+        return self._state.log.copy()
 
     def dropped(self) -> dict[str, int]:
         """Records Mixpanel answered but did not keep, counted by reason in words (never hidden by a summary)."""
@@ -266,7 +287,7 @@ class StateViews:
 
     def summary(self) -> dict[str, int]:
         return {
-            "events": len(self.stored_events()),
+            "events": len(self._event_positions(True)),
             "users": len(self.clusters()),
             "profiles": len(self._visible_profiles()),
             "groups": len(self._state.groups),
