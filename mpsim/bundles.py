@@ -177,6 +177,25 @@ def _finding(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
     return bool(found) != bool(e.get("absent")), actual
 
 
+def _explain(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    ids = e["explain"] if isinstance(e["explain"], list) else [e["explain"]]
+    if not 1 <= len(ids) <= 2:
+        raise ValueError("'explain' takes one id or a list of two")
+    text = str(run.sim.explain(*ids))
+    return e["contains"] in text, text
+
+
+def _explain_profile(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    text = str(run.sim.explain_profile(e["explain_profile"], e.get("property")))
+    return e["contains"] in text, text
+
+
+def _dropped(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
+    dropped = run.sim.dropped()
+    count = sum(n for reason, n in dropped.items() if e["dropped"] in reason)
+    return (count == e["count"]) if "count" in e else count > 0, dropped
+
+
 #: expectation key → (check, how it reads)
 EXPECTATIONS: dict[str, tuple[Callable[[Replay, dict[str, Any]], tuple[bool, Any]], Callable[[dict[str, Any]], str]]] = {
     "profile": (_profile, lambda e: f"profile {e['profile']} " + (
@@ -195,6 +214,12 @@ EXPECTATIONS: dict[str, tuple[Callable[[Replay, dict[str, Any]], tuple[bool, Any
     "no_refused_merges": (_no_refusals, lambda e: "Mixpanel refuses no merge"),
     "transform_error": (_transform_error, lambda e: f"RudderStack refuses an event: {e['transform_error']}"),
     "no_transform_errors": (_no_transform_errors, lambda e: "RudderStack refuses no event"),
+    "explain": (_explain, lambda e: f"explain({', '.join(map(repr, e['explain'] if isinstance(e['explain'], list) else [e['explain']]))}) "
+                f"says {json.dumps(e['contains'])}"),
+    "explain_profile": (_explain_profile, lambda e: f"explain_profile({e['explain_profile']!r}"
+                        + (f", {e['property']!r}" if "property" in e else "") + f") says {json.dumps(e['contains'])}"),
+    "dropped": (_dropped, lambda e: (f"{e['count']} record(s)" if "count" in e else "records") +
+                f" dropped for a reason naming {json.dumps(e['dropped'])}"),
     "finding": (_finding, lambda e: f"validation {'does not find' if e.get('absent') else 'finds'} {e['finding']}"
                 + (f" naming {json.dumps(e['contains'])}" if "contains" in e else "")),
 }
@@ -213,6 +238,9 @@ EXPECTATION_KEYS: dict[str, tuple[str, ...]] = {
     "transform_error": ("transform_error",),
     "no_transform_errors": ("no_transform_errors",),
     "finding": ("finding", "absent", "contains"),
+    "explain": ("explain", "contains"),
+    "explain_profile": ("explain_profile", "property", "contains"),
+    "dropped": ("dropped", "count"),
 }
 
 

@@ -80,3 +80,45 @@ def test_cli_repro(tmp_path, capsys):
     failing = tmp_path / "failing.json"
     failing.write_text(json.dumps(small_bundle()))
     assert main(["repro", str(failing)]) == 1
+
+
+@pytest.mark.parametrize("expectation,met", [
+    ({"explain": ["a1", "u1"], "contains": "one user"}, True),
+    ({"explain": ["a1", "u1"], "contains": "different users"}, False),
+    ({"explain": "u1", "contains": "belongs to the user shown as 'u1'"}, True),
+    ({"explain_profile": "u1", "property": "$firstName", "contains": "$set \"Ada\": set"}, True),
+    ({"explain_profile": "u1", "property": "$first_name", "contains": "$set \"Ada\": set"}, False),
+    ({"dropped": "another data residency", "count": 0}, True),
+    ({"dropped": "another data residency"}, False),
+])
+def test_explanation_and_dropped_expectations(expectation, met):
+    report = repro(small_bundle(expect=[expectation]))
+    assert report.runs[0].outcomes[0].met is met
+
+
+def test_dropped_expectation_counts_records_of_another_residency():
+    report = repro(small_bundle(project={"token": "tok", "residency": "eu"},
+                                expect=[{"dropped": "another data residency", "count": 2}]))
+    assert report.ok, report.text()
+
+
+#: the seven ticket classes of issue 8, each reproduced as reported and with its fix
+TICKETS = ["simplified-project-original-destination", "names-land-as-firstName", "revenue-sent-as-total",
+           "group-key-not-declared", "eu-project-data-vanishes", "old-events-dropped-by-rudderstack",
+           "family-tablet-merges-two-people"]
+
+
+@pytest.mark.parametrize("name", TICKETS)
+def test_ticket_bundles_name_the_cause_and_prove_the_fix(name):
+    bundle = json.loads((CASES / f"{name}.json").read_text())
+    assert "project" in bundle and bundle["fix"]["expect"]
+    report = assert_bundle(bundle)
+    assert [run.label.split(" (")[0] for run in report.runs] == ["as reported", "with the fix"]
+    named = [o for o in report.runs[0].outcomes if o.met and ({"finding", "explain", "explain_profile"} & o.expectation.keys())]
+    assert named, "the cause must be named by a finding or an explanation"
+    # the finding or explanation that names the cause contains the setting to change
+    settings = ("identityMergeApi", "useNewMapping", "properties.revenue", "Project Settings → Group Keys",
+                "dataResidency", "/import", "rudderanalytics.reset()")
+    texts = [f"{f.message} {f.fix}" for f in report.runs[0].replay.findings] + \
+        [str(o.actual) for o in report.runs[0].outcomes]
+    assert any(s in t for s in settings for t in texts)

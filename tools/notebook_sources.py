@@ -137,44 +137,63 @@ print(comparison.state.to_frame().groupby(["entity", "kind"]).size().to_string()
 ]
 
 NOTEBOOKS["03-reproduce-a-support-ticket"] = [
-    md("# Reproduce a support ticket\n\nA support-case bundle is one JSON file: the customer's destination "
-       "settings, the events, and what the customer sees. Replaying it shows the cause; changing the setting "
-       "shows the fix; the bundle then stays in `fixtures/cases/` as a regression test."),
+    md("# Reproduce a support ticket\n\nA support-case bundle is one JSON file: the customer's RudderStack "
+       "destination settings, their Mixpanel project's settings, the events, and what the customer sees. Replaying "
+       "it shows the cause; `explain` says *why* in words, with the setting to change; the fix is proven by the "
+       "bundle, which then stays in `fixtures/cases/` as a regression test."),
     code('''import json
 import mpsim
 from mpsim.bundles import load_bundle, repro
 
-bundle = load_bundle("../fixtures/cases/names-land-as-firstName.json")
+bundle = load_bundle("../fixtures/cases/simplified-project-original-destination.json")
 print(bundle["ticket"], "-", bundle["title"])
 print(bundle["description"])
-print(json.dumps(bundle["destination"], indent=2))'''),
-    md("## Replay it as reported"),
-    code('''result = mpsim.replay(bundle["events"], bundle["destination"], now=bundle["now"])
-print(result.sim.profile("u-ada"))'''),
-    md("The profile has `$firstName`/`$lastName` — custom properties — and no `$first_name`/`$last_name`, which is "
-       "why the Mixpanel UI shows no first and last name. Validation says why and what to change:"),
-    code('''findings = mpsim.validate(bundle["events"], now=bundle["now"], config=bundle["destination"])
-for finding in findings:
-    print(finding.severity, finding.rule, finding.path)
-    print("  ", finding.message)
-    print("   fix:", finding.fix)'''),
-    md("## Apply the fix and compare"),
-    code('''fixed_config = {**bundle["destination"]["Config"], "useNewMapping": True}
-comparison = mpsim.compare_configs(bundle["events"], bundle["destination"], fixed_config, now=bundle["now"])
-print(comparison.requests.to_text())
-print()
-print(comparison.state.to_text())'''),
-    code(IGNORE + "comparison.state"),
+print("RudderStack destination:", json.dumps(bundle["destination"]["Config"]))
+print("Mixpanel project:      ", json.dumps(bundle["project"]))'''),
+    md("## Two settings, two products\n\nThe destination is set in RudderStack's dashboard, the project in "
+       "Mixpanel. Replayed against the destination alone, mpsim can only *assume* the project matches, and it says "
+       "so; the customer's setup then looks healthy:"),
+    code('''anonymous_id = bundle["events"][0]["anonymousId"]
+assumed = mpsim.replay(bundle["events"], bundle["destination"], now=bundle["now"])
+print(assumed)
+print("one user?", assumed.sim.canonical(anonymous_id) == assumed.sim.canonical("u-kim"))'''),
+    md("## Replay it as reported\n\nWith the project as the customer really has it, the visitor and the user "
+       "who signed up stay two people, and the findings name both settings:"),
+    code('''result = mpsim.replay(bundle["events"], bundle["destination"], project=bundle["project"], now=bundle["now"])
+print(result)
+print("one user?", result.sim.canonical(anonymous_id) == result.sim.canonical("u-kim"))
+for finding in result.findings.errors:
+    print()
+    print(finding.rule, "-", finding.message)
+    print("fix:", finding.fix)'''),
+    md("## Ask why\n\n`sim.explain(a, b)` answers whether two ids are one user: if not, what would have joined "
+       "them and why it did not happen (refused, ignored in this mode, never sent); `sim.explain(a)` shows the "
+       "user an id belongs to and the steps that built it. Each is text, a table (`.to_frame()`) and HTML."),
+    code('''print(result.sim.explain(anonymous_id, "u-kim"))'''),
+    code(IGNORE + '''result.sim.explain(anonymous_id, "u-kim")'''),
+    md("## Apply the fix\n\nThe bundle's fix sets the destination's Identity Merge to Simplified. Both "
+       "configurations go to the *same* project:"),
+    code('''fixed_config = {**bundle["destination"]["Config"], **bundle["fix"]["config"]}
+comparison = mpsim.compare_configs(bundle["events"], bundle["destination"], fixed_config,
+                                   project=bundle["project"], now=bundle["now"])
+print(comparison.b.sim.explain(f"$device:{anonymous_id}", "u-kim"))'''),
     md("## The bundle's own verdict\n\n`repro` checks the bundle's expectations as reported and with its fix — the "
-       "same as `mpsim repro BUNDLE.json` on the command line:"),
+       "same as `mpsim repro BUNDLE.json` on the command line. Expectations can name findings and explanations:"),
     code('''print(repro(bundle).text())'''),
-    md("## A refused merge\n\nAnother ticket: pre-signup browsing is not attached to users. The app calls Mixpanel's "
-       "SDK `identify()` with its own visitor ids, and Mixpanel refuses the merge:"),
+    md("## Where did a profile value come from?\n\nAnother ticket: First Name is empty on profiles. "
+       "`sim.explain_profile(id, prop)` shows each property's value, the request and operation that set it, what "
+       "it overwrote and what was ignored:"),
+    code('''names = repro("../fixtures/cases/names-land-as-firstName.json")
+print(names.runs[0].replay.sim.explain_profile("u-ada", "$first_name"))
+print()
+print(names.runs[1].replay.sim.explain_profile("u-ada", "$first_name"))'''),
+    md("## A refused merge\n\nPre-signup browsing is not attached to users: the app calls Mixpanel's SDK "
+       "`identify()` with its own visitor ids, and Mixpanel refuses the merge, with its reason code:"),
     code('''report = repro("../fixtures/cases/identify-refused-non-uuid-anon-id.json")
-print(report.text())
-for refusal in report.runs[0].replay.sim.refused_merges:
-    print(refusal.reason, "-", refusal.description)'''),
-    code(IGNORE + "from IPython.display import HTML\nfrom mpsim.notebook import clusters_svg\nHTML(clusters_svg(report.runs[0].replay.sim))"),
+sim = report.runs[0].replay.sim
+refusal = sim.refused_merges[0]
+print(sim.explain(*refusal.ids))'''),
+    code(IGNORE + "from IPython.display import HTML\nfrom mpsim.notebook import clusters_svg\nHTML(clusters_svg(sim))"),
 ]
 
 NOTEBOOKS["04-validate-an-event-log"] = [
