@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._js import loads as js_loads  # JSON numbers as JavaScript reads them (RudderStack's side)
 from .errors import MpsimError
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -67,7 +68,7 @@ def read_json(path: str | Path, what: str, error: type[MpsimError] = MpsimError)
     """The JSON value in ``path``."""
     text = read_text(path, what, error)
     try:
-        return json.loads(text)
+        return js_loads(text)
     except json.JSONDecodeError as exc:
         raise error(f"{what} {path} is not valid JSON: {json_problem(exc)}") from None
 
@@ -87,7 +88,7 @@ def read_records(path: str | Path, what: str = "events file", error: type[MpsimE
     if not stripped:
         return []
     try:
-        data = json.loads(text)
+        data = js_loads(text)
     except json.JSONDecodeError as exc:
         whole_file_error = exc
     else:
@@ -101,7 +102,7 @@ def read_records(path: str | Path, what: str = "events file", error: type[MpsimE
         if not line.strip():
             continue
         try:
-            items.append(Item(f"line {number}", json.loads(line)))
+            items.append(Item(f"line {number}", js_loads(line)))
         except json.JSONDecodeError as exc:
             if line.strip() in ("{", "[") or line.startswith((" ", "\t")):
                 raise error(f"{what} {path} is not valid JSON: {json_problem(whole_file_error)}") from None

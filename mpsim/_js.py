@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
+import threading
 from collections.abc import Callable, Iterable
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
@@ -36,6 +38,25 @@ class _Undefined:
 
 
 UNDEFINED: Any = _Undefined()
+
+
+class JSError(Exception):
+    """A JavaScript runtime error the reference would throw (it then fails with status 500).
+
+    Not a ``TypeError``/``ValueError`` subclass, so no generic Python handler swallows it; the
+    transformer turns it into :class:`mpsim.TransformationCrash` with the same message.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+#: ``String(obj)`` / ``new Date(obj)`` of an object whose own ``toString`` is not a function (a JSON
+#: object cannot hold a function): ``valueOf`` gives back the object, so no primitive is found.
+TO_PRIMITIVE_ERROR = "Cannot convert object to primitive value"
+#: ``array.length = x`` where ``x`` is not a valid array length.
+INVALID_ARRAY_LENGTH = "Invalid array length"
 
 _MAX_SAFE = 2**53
 _MAX_INDEX = 4294967294
@@ -137,6 +158,8 @@ def to_string(value: Any) -> str:
         return number_to_string(value)
     if t is list or t is tuple:
         return ",".join("" if v is None or v is UNDEFINED else to_string(v) for v in value)
+    if isinstance(value, dict) and "toString" in value:
+        raise JSError(TO_PRIMITIVE_ERROR)
     return "[object Object]"
 
 
@@ -300,11 +323,25 @@ def get_segments(target: Any, path: str, segs: tuple[str, ...]) -> Any:
 _MISSING: Any = object()
 
 
-class UnsafeKeyError(ValueError):
+class UnsafeKeyError(JSError):
     """``set-value`` refuses to write ``__proto__``, ``constructor`` and ``prototype``."""
 
 
 _UNSAFE_KEYS = frozenset({"__proto__", "constructor", "prototype"})
+
+#: What a plain object inherits from ``Object.prototype`` (all functions, except ``__proto__``).
+OBJECT_PROTOTYPE = frozenset({
+    "constructor", "__defineGetter__", "__defineSetter__", "hasOwnProperty", "__lookupGetter__",
+    "__lookupSetter__", "isPrototypeOf", "propertyIsEnumerable", "toString", "valueOf", "__proto__",
+    "toLocaleString",
+})
+#: What an array inherits from ``Array.prototype`` (Node 20), besides ``length`` and the above.
+ARRAY_PROTOTYPE = OBJECT_PROTOTYPE | frozenset({
+    "at", "concat", "copyWithin", "entries", "every", "fill", "filter", "find", "findIndex", "findLast",
+    "findLastIndex", "flat", "flatMap", "forEach", "includes", "indexOf", "join", "keys", "lastIndexOf", "map",
+    "pop", "push", "reduce", "reduceRight", "reverse", "shift", "slice", "some", "sort", "splice",
+    "toReversed", "toSorted", "toSpliced", "unshift", "values", "with",
+})
 
 
 def _split_set_path(path: str) -> list[str | int]:
@@ -338,29 +375,75 @@ def _split_set_path(path: str) -> list[str | int]:
     return parts
 
 
+class _Inherited:
+    """A function inherited from a prototype (``obj.toString``): what is written on it never
+    reaches JSON, and what is read from it is undefined."""
+
+    __slots__ = ()
+
+
+_INHERITED = _Inherited()
+
+
+def _array_length(value: Any) -> int:
+    """``ToUint32`` of a value assigned to ``array.length``; RangeError unless it is exact."""
+    if type(value) is bool:
+        number: float | None = float(value)
+    elif type(value) in (int, float):
+        number = float(value)
+    elif value is None:
+        number = 0.0
+    elif type(value) is str:
+        number = parse_number(value)
+    elif type(value) is list:
+        number = parse_number(to_string(value))
+    else:
+        number = None
+    if number is None or number != number or math.isinf(number) or number != int(number) \
+            or not 0 <= number <= 4294967295:
+        raise JSError(INVALID_ARRAY_LENGTH)
+    return int(number)
+
+
 def _assign(obj: Any, key: str | int, value: Any) -> None:
+    if obj is _INHERITED:
+        return
     if type(obj) is list:
         if isinstance(key, int) and 0 <= key <= _MAX_INDEX:
             while len(obj) <= key:
                 obj.append(None)
             obj[key] = value
-        return  # a named property on an array never reaches JSON
+        elif key == "length":
+            length = _array_length(value)
+            del obj[length:]
+            obj.extend([None] * (length - len(obj)))  # holes serialise as null
+        return  # any other named property on an array never reaches JSON
     obj[key if isinstance(key, str) else number_to_string(key)] = value
 
 
 def _lookup(obj: Any, key: str | int) -> Any:
-    if type(obj) is list:
-        if isinstance(key, int) and 0 <= key < len(obj):
-            return obj[key]
+    """``obj[key]`` with what is inherited: a prototype function, or an array's ``length``."""
+    if obj is _INHERITED:
         return UNDEFINED
-    return obj.get(key if isinstance(key, str) else number_to_string(key), UNDEFINED)
+    if type(obj) is list:
+        if isinstance(key, int):
+            return obj[key] if 0 <= key < len(obj) else UNDEFINED
+        if key == "length":
+            return len(obj)
+        return _INHERITED if key in ARRAY_PROTOTYPE else UNDEFINED
+    name = key if isinstance(key, str) else number_to_string(key)
+    if name in obj:
+        return obj[name]
+    return _INHERITED if name in OBJECT_PROTOTYPE else UNDEFINED
 
 
 def set_path(target: dict[str, Any], path: str, value: Any) -> None:
     """Write ``value`` at a dotted path the way the ``set-value`` package does.
 
     ``a.b`` creates ``{"a": {"b": …}}``, an integer segment creates a list, ``\\.`` escapes a dot,
-    and a key containing ``/`` is used literally.
+    and a key containing ``/`` is used literally. Every segment is checked for the unsafe names
+    first. A segment naming an inherited member (``toString.x`` on a plain object) walks into
+    that function, as JavaScript does, so the write lands nowhere that JSON shows.
     """
     if not path:
         return
@@ -377,34 +460,53 @@ def set_path(target: dict[str, Any], path: str, value: Any) -> None:
         if isinstance(nxt, int) and type(current) is not list:
             current = []
             _assign(obj, key, current)
-        elif not _container(current):
+        elif not (_container(current) or current is _INHERITED):
             current = {}
             _assign(obj, key, current)
         obj = current
 
 
-def delete_path(target: Any, path: str) -> None:
-    """Delete a dotted path like ``unset-value``: emptied parents stay behind."""
+def without_path(target: Any, path: str) -> Any:
+    """``unset-value`` without touching the caller's data: ``target`` itself when nothing is
+    deleted, else a copy in which only the containers on the way to the path are new.
+
+    Emptied parents stay behind; deleting a list element leaves a hole (``null`` in JSON).
+    """
     if type(target) is not dict:
-        return
+        return target
     if path in target:
-        del target[path]
-        return
+        out = dict(target)
+        del out[path]
+        return out
     if get_path(target, path) is UNDEFINED:
-        return
+        return target
     segs = path.split(".")
     last = segs.pop()
     while segs and segs[-1].endswith("\\"):
         last = segs.pop()[:-1] + "." + last
-    obj: Any = target
+    chain: list[Any] = [target]
     for seg in segs:
-        obj = _lookup(obj, seg) if _container(obj) else UNDEFINED
-        if obj is UNDEFINED:
-            return
-    if type(obj) is dict:
-        obj.pop(last, None)
-    elif type(obj) is list and is_index_key(last) and int(last) < len(obj):
-        obj[int(last)] = None  # `delete arr[i]` leaves a hole, which serialises as null
+        obj = _lookup(chain[-1], seg)
+        if not _container(obj):
+            return target
+        chain.append(obj)
+    parent = chain[-1]
+    new: Any
+    if type(parent) is dict:
+        if last not in parent:
+            return target
+        new = dict(parent)
+        del new[last]
+    elif is_index_key(last) and int(last) < len(parent):
+        new = list(parent)
+        new[int(last)] = None  # `delete arr[i]` leaves a hole
+    else:
+        return target
+    for holder, seg in zip(reversed(chain[:-1]), reversed(segs), strict=True):
+        copy = dict(holder)
+        copy[seg] = new
+        new = copy
+    return new
 
 
 _NUMBER_RE = re.compile(r"^[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)$")
@@ -566,8 +668,10 @@ def dumps(value: Any) -> str:
     """
     try:
         text = _fast_encode(value)
-    except (TypeError, ValueError, RecursionError):
+    except (TypeError, ValueError):
         return _careful_dumps(value)
+    except RecursionError:
+        return deep_call(_careful_dumps, value)  # type: ignore[no-any-return]
     return _careful_dumps(value) if _prints_differently(text) else text
 
 
@@ -579,6 +683,54 @@ def _careful_dumps(value: Any) -> str:
     if _SURROGATE_RE.search(text):
         text = _escape_surrogates(text)
     return text
+
+
+def _js_int(text: str) -> int | float:
+    """A JSON integer as JavaScript reads it: a double, so beyond 2^53 it rounds (…993 → …992)."""
+    if len(text) < 16:
+        return int(text)
+    number = float(text)  # correctly rounded, like JavaScript; a huge literal is ±Infinity
+    return int(number) if abs(number) <= _MAX_SAFE else number
+
+
+def loads(text: str | bytes) -> Any:
+    """``JSON.parse``: integers beyond 2^53 become the double JavaScript reads, and nesting of any
+    depth parses (Python's parser stops at its recursion limit; V8's has none)."""
+    try:
+        return json.loads(text, parse_int=_js_int)
+    except RecursionError:
+        return deep_call(json.loads, text, parse_int=_js_int)
+
+
+_DEEP_LOCK = threading.Lock()
+
+
+def deep_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn`` where very deep nesting fits: a thread with a large stack and a raised
+    recursion limit. Used only after ``RecursionError``, so ordinary input pays nothing."""
+    result: list[Any] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+            error.append(exc)
+
+    with _DEEP_LOCK:
+        limit, size = sys.getrecursionlimit(), threading.stack_size()
+        try:
+            sys.setrecursionlimit(max(limit, 200_000))
+            threading.stack_size(512 * 1024 * 1024)
+            worker = threading.Thread(target=run, name="mpsim-deep")
+            worker.start()
+            worker.join()
+        finally:
+            threading.stack_size(size)
+            sys.setrecursionlimit(limit)
+    if error:
+        raise error[0]
+    return result[0]
 
 
 def utf8_length(text: str) -> int:

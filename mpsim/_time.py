@@ -54,12 +54,13 @@ def epoch_ms(value: Any, name: str = "now") -> float:
             result = _number_ms(float(value))
     elif isinstance(value, str):
         text = value.strip()
-        from ._dates import date_ms  # _dates re-exports clock_ms from here
+        from ._dates import date_ms, iso_ms  # _dates re-exports clock_ms from here
 
-        result = date_ms(text) if text else None
+        # ISO first, then a number, then V8's legacy forms (which would read "5" as May 2001)
+        result = iso_ms(text) if text else None
         if result is None:
             number = _numeric_text(text)
-            result = None if number is None else _number_ms(number)
+            result = _number_ms(number) if number is not None else (date_ms(text) if text else None)
     else:
         # numpy and pandas numbers and timestamps
         if hasattr(value, "to_pydatetime"):

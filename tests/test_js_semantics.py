@@ -83,7 +83,7 @@ def test_valid_dates(value, ms):
 
 
 @pytest.mark.parametrize("value", ["garbage", "1579847342403", "2020-01-24T06:29:02+05", "2020-01-24T06:29:02,5Z",
-                                   " 2020-01-24", "2020-01-24T06:29:02 +05:30", "2020-13-01", {}, UNDEFINED,
+                                   " 2020-01-24T06:29:02Z", "2020-01-24T06:29:02 +05:30", "2020-13-01", {}, UNDEFINED,
                                    "2020-01-24T06:29:02 UTC", 9e15])
 def test_invalid_dates(value):
     assert _dates.date_ms(value) is None

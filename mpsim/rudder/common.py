@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import _messages as msgs
-from .._dates import date_ms, to_iso
+from .._dates import js_date_ms as date_ms
+from .._dates import to_iso
 from .._js import (
     UNDEFINED,
     _compact_encoder,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from .. import _messages as msgs
 from .._js import (
     UNDEFINED,
-    UnsafeKeyError,
-    delete_path,
     get_path,
     js_keys,
     non_empty,
@@ -19,6 +16,7 @@ from .._js import (
     to_string,
     truthy,
     usable,
+    without_path,
 )
 from ..errors import InstrumentationError, TransformationCrash
 from ..request import Request
@@ -48,8 +46,6 @@ def identify(event: Event) -> list[Request]:
     message = event.message
     out: list[Request] = []
     operations = [(op, _wanted_paths(settings.get(key))) for key, op in OPERATIONS]
-    if any(paths for _, paths in operations):
-        _own_traits(message)
     for op, paths in operations:
         if paths:
             value = _operation_object(message, paths, union=op == "$union")
@@ -92,20 +88,15 @@ def _wanted_paths(items: Any) -> list[str]:
     return paths
 
 
-def _own_traits(message: dict[str, Any]) -> None:
-    """Set-once/union/append remove what they take; work on copies of the caller's traits."""
-    if "traits" in message:
-        message["traits"] = copy.deepcopy(message["traits"])
-    context = message.get("context")
-    if type(context) is dict:
-        context = message["context"] = dict(context)
-        if "traits" in context:
-            context["traits"] = copy.deepcopy(context["traits"])
-
-
 def _operation_object(message: dict[str, Any], paths: list[str], *, union: bool) -> dict[str, Any]:
-    """Take each wanted path out of traits (winning) and context.traits (spec §3.6)."""
+    """Take each wanted path out of traits (winning) and context.traits (spec §3.6).
+
+    What is taken is removed from the message (the event's own shallow copy); the containers on
+    the way are copied first, so the caller's event is never changed and nothing is deep-copied.
+    """
     traits = message.get("traits", UNDEFINED)
+    context = message.get("context", UNDEFINED)
+    plain_context = type(context) is dict and "context.traits" not in message
     context_traits = get_path(message, "context.traits")
     eligible: dict[str, Any] = {}
     for path in paths:
@@ -115,11 +106,18 @@ def _operation_object(message: dict[str, Any], paths: list[str], *, union: bool)
         value = get_path(traits, path)
         if non_empty(value):
             eligible[name] = value
-            delete_path(traits, path)
+            traits = without_path(traits, path)
         value = get_path(context_traits, path)
         if non_empty(value):
             eligible.setdefault(name, value)
-            delete_path(context_traits, path)
+            context_traits = without_path(context_traits, path)
+    if "traits" in message:
+        message["traits"] = traits
+    if context_traits is not UNDEFINED:
+        if plain_context and "traits" in context:
+            message["context"] = {**context, "traits": context_traits}
+        elif "context.traits" in message:
+            message["context.traits"] = context_traits
     if not eligible:
         return {}
     result = map_fields(eligible, OPERATION_PROPERTIES, {})
@@ -132,10 +130,7 @@ def _operation_object(message: dict[str, Any], paths: list[str], *, union: bool)
 
 
 def _set_custom(target: dict[str, Any], key: str, value: Any) -> None:
-    try:
-        set_path(target, key, value)
-    except UnsafeKeyError as exc:
-        raise TransformationCrash(str(exc)) from None
+    set_path(target, key, value)  # set-value's own errors (unsafe keys) become crashes in transform_with
 
 
 def _first_usable(message: dict[str, Any], paths: tuple[str, ...]) -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 from .. import _messages as msgs
 from .._dates import clock_ms
 from .._input_kinds import wrong_kind
-from .._js import to_string, truthy
-from ..errors import InstrumentationError
+from .._js import JSError, deep_call, to_string, truthy
+from ..errors import InstrumentationError, TransformationCrash
 from ..request import Request
 from .alias_group import alias, group
 from .common import Event, Settings
@@ -17,6 +17,9 @@ from .events import page, screen, track
 from .identify import identify
 
 Handler = Callable[[Event], list[Request]]
+
+#: V8's RangeError when nesting is deeper than even a large stack holds.
+STACK_OVERFLOW = "Maximum call stack size exceeded"
 
 #: Event type → handler. Dispatch is case-sensitive, like RudderStack's.
 HANDLERS: dict[str, Handler] = {
@@ -58,7 +61,24 @@ def transform(message: dict[str, Any], destination: dict[str, Any] | None = None
 
 
 def transform_with(message: dict[str, Any], settings: Settings, now_ms: float) -> list[Request]:
-    """``transform`` with settings and clock already resolved (the router calls this per event)."""
+    """``transform`` with settings and clock already resolved (the router calls this per event).
+
+    A JavaScript runtime error on the way (an object that has no primitive value, an invalid
+    array length, an unsafe key) is the reference's crash: status 500 with the runtime's message.
+    """
+    try:
+        try:
+            return _dispatch(message, settings, now_ms)
+        except RecursionError:
+            # Very deep nesting: JavaScript has room for it, so run again where Python has too.
+            return deep_call(_dispatch, message, settings, now_ms)  # type: ignore[no-any-return]
+    except JSError as exc:
+        raise TransformationCrash(exc.message) from None
+    except RecursionError:
+        raise TransformationCrash(STACK_OVERFLOW) from None
+
+
+def _dispatch(message: dict[str, Any], settings: Settings, now_ms: float) -> list[Request]:
     event = Event.prepare(message, settings, now_ms)
     kind = message.get("type")
     if not truthy(kind):

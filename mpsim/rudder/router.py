@@ -149,6 +149,21 @@ def _sort_key(metadata: Any) -> tuple[int, Any]:
     return (0, job) if isinstance(job, (int, float)) and not isinstance(job, bool) else (1, str(job))
 
 
+#: What a ``metadata.jobId`` may be: the router keys jobs by it (spec §6: numeric; strings are kept).
+_JOB_ID_TYPES = (int, float, str, bool, type(None))
+
+
+def _check_metadata(metadata: Any, index: int) -> None:
+    """The router reads ``metadata.jobId`` and ``metadata.userId`` of every input (spec §6)."""
+    if metadata is UNDEFINED:
+        raise MpsimError(f"events[{index}] has no metadata: the router needs {{jobId, userId}} for every event")
+    if not isinstance(metadata, dict):
+        raise MpsimError(f"events[{index}].metadata must be an object {{jobId, userId}}, not {type(metadata).__name__}")
+    job = metadata.get("jobId")
+    if not isinstance(job, _JOB_ID_TYPES):
+        raise MpsimError(f"events[{index}].metadata.jobId must be a number (or a string), not {type(job).__name__}")
+
+
 def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: Any = None) -> list[BatchItem]:
     """Transform and batch events the way RudderStack's router does (spec §6).
 
@@ -162,6 +177,8 @@ def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: An
         if not isinstance(event, dict):
             raise MpsimError(f"events[{index}] must be an object {{message, destination, metadata}}, "
                              f"not {type(event).__name__}")
+    for index, event in enumerate(events):
+        _check_metadata(event.get("metadata", UNDEFINED), index)
     now_ms = clock_ms(now)
     items: list[BatchItem] = []
     for chunk in _chunks(events):
