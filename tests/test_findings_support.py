@@ -140,3 +140,33 @@ def test_identify_traits_lost_through_a_residency_mismatch():
     result = mpsim.replay([identify("u1")], {"token": "t"}, project={"token": "t", "residency": "eu"}, now=NOW)
     (lost,) = result.findings.by_rule("identify-traits-lost")
     assert "another residency's host" in lost.message and "'eu'" in lost.message
+
+
+# --------------------------------------------------------------------------- properties
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from mpsim.project import DESTINATION_LABELS, ProjectError, resolve_project  # noqa: E402
+
+key = st.one_of(st.sampled_from([*DESTINATION_LABELS, "projectToken", "dataresidency", "config", "Token"]),
+                st.text(min_size=1, max_size=12))
+value = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8), st.lists(st.integers(), max_size=2))
+
+
+@settings(max_examples=80, deadline=None)
+@given(config=st.dictionaries(key, value, max_size=5))
+def test_any_destination_config_gets_findings_not_a_crash_and_every_unknown_key_is_named(config):
+    findings = mpsim.validate(track(), config=config, project={"token": "t", "residency": "us"}, now=NOW)
+    messages = [f.message for f in findings if f.rule in ("config-key-typo", "unknown-config-key", "destination-key-typo")]
+    for k in config:
+        if k not in DESTINATION_LABELS and k != "Config":
+            assert any(f"'{k}' is not" in m for m in messages), (k, messages)
+
+
+@settings(max_examples=80, deadline=None)
+@given(project=st.dictionaries(st.text(min_size=1, max_size=15), value, max_size=4))
+def test_any_project_dict_resolves_or_is_one_clear_error(project):
+    try:
+        resolve_project(project)
+    except ProjectError as exc:
+        assert "\n" not in str(exc) and ("allowed:" in str(exc) or "must be" in str(exc))

@@ -112,17 +112,32 @@ def find_group_key_never_sent(items: list[Any], ctx: dict[str, Any]) -> list[Hit
     return hits
 
 
-def _replayed(items: list[Any], ctx: dict[str, Any]) -> Any:
-    """The replay these items came from, or a fresh one into the project (for state-based rules)."""
+def _changes_identity_or_profiles(message: dict[str, Any], simplified: bool) -> bool:
+    """Whether a RudderStack event can change who a user is or what a profile holds (for a lean replay)."""
+    if message["type"] in ("identify", "alias"):
+        return True
+    return simplified and bool(message.get("userId")) and bool(message.get("anonymousId"))
+
+
+def _replayed(items: list[Any], ctx: dict[str, Any]) -> tuple[Any, list[int]]:
+    """The replay these items came from, or a lean one into the project, with each step's index in ``items``.
+
+    A lean replay sends only the events that can change identities or profiles (identify and alias,
+    and, with a Simplified destination, events carrying both ids), so validating a long log does
+    not replay every page view.
+    """
     project = ctx.get("project")
     known = getattr(project, "replay", None)
     if known is not None:
-        return known
+        return known, [step.index for step in known.steps]
     from ..replay import replay
 
-    rudder = [e for e in items if _is_rudder(e)]
+    config = ctx.get("transform_config") or {}
+    simplified = config.get("identityMergeApi") == "simplified"
+    positions = [i for i, e in enumerate(items) if _is_rudder(e) and _changes_identity_or_profiles(e, simplified)]
     settings = dict(project.settings) if project is not None else None
-    return replay(rudder, ctx.get("transform_config") or {}, project=settings, now=ctx.get("now_ms") or None)
+    result = replay([items[i] for i in positions], config, project=settings, now=ctx.get("now_ms") or None)
+    return result, positions
 
 
 def _traits(message: dict[str, Any]) -> dict[str, Any]:
@@ -133,10 +148,10 @@ def find_identify_traits_lost(items: list[Any], ctx: dict[str, Any]) -> list[Hit
     """Identify calls whose traits never reach the profile Mixpanel shows for that user."""
     if not any(_is_rudder(e) and e["type"] == "identify" and _traits(e) for e in items):
         return []
-    result = _replayed(items, ctx)
+    result, positions = _replayed(items, ctx)
     sim = result.sim
     hits = []
-    for step in result.steps:
+    for step, index in zip(result.steps, positions, strict=True):
         message = step.message
         if step.error is not None or not _is_rudder(message) or message["type"] != "identify" or not _traits(message):
             continue
@@ -153,7 +168,7 @@ def find_identify_traits_lost(items: list[Any], ctx: dict[str, Any]) -> list[Hit
                 missing = [k for k in wanted if profile is None or k not in profile]
                 if not missing:
                     continue
-                hits.append(Hit(step.index, f"$[{step.index}].traits", missing, {
+                hits.append(Hit(index, f"$[{index}].traits", missing, {
                     "keys": ", ".join(missing[:6]) + (", …" if len(missing) > 6 else ""),
                     "reason": _why_profile_lost(sim, ctx, reply, distinct, profile)}))
     return hits

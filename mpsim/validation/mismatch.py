@@ -149,13 +149,13 @@ def check_token_mismatch(value: Any, key: Any, ctx: Context) -> str | None:
 
 def check_config_key(value: Any, key: Any, ctx: Context) -> str | None:
     """A did-you-mean for a config key RudderStack's Mixpanel destination does not have (None when known)."""
-    if not isinstance(key, str) or key in DESTINATION_LABELS:
+    if not isinstance(key, str) or key in DESTINATION_LABELS or key == "Config":
         return None
     return CONFIG_KEY_MISTAKES.get(key) or did_you_mean(key, [*DESTINATION_LABELS, "Config"])
 
 
 def check_unknown_config_key(value: Any, key: Any, ctx: Context) -> str | None:
-    if not isinstance(key, str) or key in DESTINATION_LABELS or check_config_key(value, key, ctx):
+    if not isinstance(key, str) or key in DESTINATION_LABELS or key == "Config" or check_config_key(value, key, ctx):
         return None
     return key
 

@@ -142,3 +142,52 @@ def test_replay_summary_never_hides_a_dropped_record():
                           now="2024-03-02T00:00:00Z")
     assert "1 record dropped: sent to another data residency's host: answered 200, nothing kept" in str(result)
     assert "nothing kept" in result._repr_html_()
+
+
+# --------------------------------------------------------------------------- properties
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+IDS = ["u1", "u2", "u3", UUID, "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "d1", "d2"]
+pick = st.sampled_from(IDS)
+operation = st.one_of(
+    st.tuples(st.just("$identify"), pick, pick),
+    st.tuples(st.just("$create_alias"), pick, pick),
+    st.tuples(st.just("$merge"), pick, pick),
+    st.tuples(st.just("link"), pick, pick),
+)
+
+
+def _send(s, op):
+    name, a, b = op
+    if name == "$identify":
+        post(s, "track", [identify(a, b)])
+    elif name == "$create_alias":
+        post(s, "track", [event("$create_alias", distinct_id=b, insert_id=None, alias=a)])
+    elif name == "$merge":
+        post_import(s, [event("$merge", insert_id=None, **{"$distinct_ids": [a, b]})])
+    else:
+        post(s, "track", [event(distinct_id=a, insert_id=None, **{"$user_id": a, "$device_id": b})])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode=st.sampled_from(["original", "simplified", "legacy"]), ops=st.lists(operation, max_size=8),
+       a=pick, b=pick)
+def test_explain_agrees_with_the_identity_state(mode, ops, a, b):
+    s = sim(identity_merge=mode)
+    for op in ops:
+        _send(s, op)
+    if mode == "simplified" and b in ("d1", "d2"):
+        b = f"$device:{b}"
+    answer = s.explain(a, b)
+    assert answer.data["same_user"] == (s.canonical(a) == s.canonical(b))
+    if answer.data["same_user"] and a != b and mode != "legacy":
+        # the chain is made of joining steps, each sharing an id with the next, from a to b
+        ids = [set(row[3]) for row in answer.rows]
+        assert ids and a in ids[0] and b in ids[-1]
+        assert all(x & y for x, y in zip(ids, ids[1:], strict=False))
+        assert {row[4] for row in answer.rows} == {"joined"}
+    if not answer.data["same_user"]:
+        assert answer.data["why"] in ("refused", "ignored", "never sent")
+    assert sorted(s.explain(a).data["ids"]) == sorted(s.cluster(a))
+    json.dumps(answer.to_dict())
