@@ -174,6 +174,9 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
     """
     if isinstance(events, dict):
         events = [events]  # one event
+    if isinstance(events, (str, bytes)) or not isinstance(events, Iterable):
+        raise TypeError(f"events must be a RudderStack event (a dict) or an iterable of them, "
+                        f"not {type(events).__name__}")
     if sim is not None and project is not None and project is not sim:
         raise ProjectError("give the project as project= (settings or a Simulator) or sim=, not both")
     target = resolve_project(sim if sim is not None else project, destination)

@@ -15,6 +15,7 @@ from .state import RecordResult
 from .wire import (
     MAX_BODY_BYTES,
     MAX_RECORDS,
+    Broken,
     DecodeError,
     Reply,
     TooLarge,
@@ -71,6 +72,14 @@ def _not_ingested(index: int) -> RecordResult:
     return RecordResult(index, True, note="host of another data residency: not ingested")
 
 
+def _broken_record(index: int, broken: Broken, record: Any = None) -> RecordResult:
+    """A record the reader could not take (too deep, not UTF-8, a line that is not JSON): it fails alone."""
+    props = record.get("properties") if isinstance(record, dict) else None
+    insert_id = props.get("$insert_id") if isinstance(props, dict) else None
+    return RecordResult(index, False, field=broken.field, message=broken.message,
+                        insert_id=insert_id if isinstance(insert_id, str) and len(insert_id) <= 36 else None)
+
+
 def _first_error(results: list[RecordResult]) -> str | None:
     return next((r.message for r in results if not r.ok), None)
 
@@ -88,8 +97,10 @@ def handle_track(sim: Simulator, request: WireRequest, received: int, results: l
                   new_insert_id=sim.new_insert_id, geo=sim.geo)
     stored = sim.host_accepted(request.host)
     for i, record in enumerate(decoded.records):
-        results.append(sim.ingest_event(record, ctx, i, check_token=True) if stored
-                       else _not_ingested(i))
+        if i in decoded.broken:
+            results.append(_broken_record(i, decoded.broken[i], record))
+        else:
+            results.append(sim.ingest_event(record, ctx, i, check_token=True) if stored else _not_ingested(i))
     ok = any(r.ok for r in results)
     return _simple_reply(params, ok, _first_error(results) or (None if ok else "no events in the request"))
 
@@ -143,7 +154,7 @@ def handle_import(sim: Simulator, request: WireRequest, received: int, results: 
     stored = sim.host_accepted(request.host)
     for i, record in enumerate(decoded.records):
         if i in decoded.broken:
-            results.append(RecordResult(i, False, field="", message=decoded.broken[i]))
+            results.append(_broken_record(i, decoded.broken[i], record))
         elif stored:
             results.append(sim.ingest_event(record, ctx, i, check_token=False))
         else:
@@ -185,6 +196,9 @@ def _profiles_handler(kind: str, api: str) -> Handler:
         stored = sim.host_accepted(request.host)
         request_ip = request.header("x-forwarded-for") or None
         for i, record in enumerate(decoded.records):
+            if i in decoded.broken:
+                results.append(_broken_record(i, decoded.broken[i], record))
+                continue
             results.append(sim.apply_profile_record(record, kind, i, received, request_ip=request_ip,
                                                     locate=params.get("ip", "1").strip() != "0") if stored
                            else _not_ingested(i))

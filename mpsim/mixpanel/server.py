@@ -138,6 +138,12 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (``do_FOO``) reaches the router too, which answers 405 with ``Allow``."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
         if self.server.verbose:
             super().log_message(format, *args)

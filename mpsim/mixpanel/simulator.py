@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import inspect
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .._time import clock_ms
@@ -97,6 +98,8 @@ class Simulator(StateViews):
                  residency: str | None = None, group_keys: Iterable[str] = (),
                  anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, state: Any = None,
                  log_limit: int | None = DEFAULT_LOG_LIMIT, log_bodies: bool = False) -> None:
+        check_settings(token=token, api_secret=api_secret, service_accounts=service_accounts, group_keys=group_keys,
+                       geo=geo, identity_merge=identity_merge)
         if residency not in (None, "us", "eu", "in"):
             raise ValueError(f"residency must be 'us', 'eu', 'in' or None, not {residency!r}")
         if anon_id_policy not in ("uuid4+mixpanel", "uuid4", "any"):
@@ -241,9 +244,12 @@ class Simulator(StateViews):
         429 is Mixpanel's rate limit; 500, 502 and 503 are the failures clients retry. Use it to
         test a sender's retries and back-off.
         """
-        if status not in FAULT_BODIES:
+        if not isinstance(status, int) or isinstance(status, bool) or status not in FAULT_BODIES:
             raise ValueError(f"status must be one of {sorted(FAULT_BODIES)}, not {status!r}")
-        if endpoint not in (None, "track", "import", "engage", "groups"):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"count must be a whole number of requests (0 or more), not {count!r}")
+        if not (endpoint is None or isinstance(endpoint, str)) or endpoint not in (None, "track", "import", "engage",
+                                                                                   "groups"):
             raise ValueError(f"endpoint must be track, import, engage, groups or None, not {endpoint!r}")
         with self._lock:
             self._faults.extend([(endpoint, status)] * count)
@@ -261,11 +267,18 @@ class Simulator(StateViews):
         """Answer one HTTP request exactly as Mixpanel would (the door every transport uses)."""
         from .api import route
 
+        if not isinstance(request, WireRequest):
+            raise TypeError(f"request must be an mpsim.WireRequest, not {type(request).__name__} "
+                            "(use sim.send() for mpsim.Request objects)")
         with self._lock:
             received = self.clock.ms()
             results: list[RecordResult] = []
             self.journal.start_request(received)
-            reply = self._take_fault(request) or route(self, request, received, results)
+            try:
+                reply = self._take_fault(request) or route(self, request, received, results)
+            except Exception as exc:  # a bug in mpsim: the request is still answered and logged
+                reply = Reply.of_json(500, {"code": 500, "error": f"mpsim internal error: {type(exc).__name__}: "
+                                                                   f"{exc}", "status": "Internal Server Error"})
             self._state.log.append(received, request.summary(), reply.status, reply.body, results, request.body)
             if self.record_history:
                 self._history.append(Snapshot(self._state.copy(), received, f"after request {self._state.log.total}",
@@ -276,10 +289,13 @@ class Simulator(StateViews):
         """Deliver ``mpsim.Request``s from the transformer, without HTTP; one reply per request."""
         if isinstance(requests, Request):
             requests = [requests]
+        if isinstance(requests, (str, bytes, dict)) or not isinstance(requests, Iterable):
+            raise TypeError(f"requests must be an mpsim.Request or a list of them (from mpsim.transform), "
+                            f"not {type(requests).__name__}")
         requests = list(requests)
         for index, request in enumerate(requests):
             if not isinstance(request, Request):
-                raise TypeError(f"send() takes mpsim.Request objects (from mpsim.transform); item {index} is "
+                raise TypeError(f"send() takes mpsim.Request objects (from mpsim.transform); requests[{index}] is "
                                 f"a {type(request).__name__}. Use sim.handle(WireRequest(...)) for raw HTTP.")
         return [self.handle(to_wire(r)) for r in requests]
 
@@ -465,6 +481,53 @@ class Simulator(StateViews):
             return min(time_ms(value), received_ms) if value is not None else received_ms
         except RecordError:
             return received_ms
+
+
+def _is_text_map(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+#: Simulator settings whose type is checked up front: name → (accepts, what it must be)
+SETTING_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "token": (lambda v: v is None or isinstance(v, str), "a string or None"),
+    "api_secret": (lambda v: v is None or isinstance(v, str), "a string or None"),
+    "identity_merge": (lambda v: v is None or isinstance(v, str), "'original', 'simplified', 'legacy' or None"),
+    "service_accounts": (lambda v: v is None or _is_text_map(v), "a mapping of user names to secrets (strings)"),
+    "group_keys": (lambda v: not isinstance(v, (str, bytes, Mapping)) and isinstance(v, Iterable)
+                   and all(isinstance(k, str) for k in v), "a list of group key names (strings)"),
+    "geo": (lambda v: v is None or callable(v) or (isinstance(v, Mapping) and all(isinstance(x, Mapping)
+                                                                                     for x in v.values())),
+            "a mapping of IPs to locations, a callable ip -> location, or None"),
+}
+
+
+def check_settings(**settings: Any) -> None:
+    """A ``TypeError`` naming the setting when a value has the wrong type (before anything uses it)."""
+    for name, value in settings.items():
+        accepts, expected = SETTING_TYPES[name]
+        if not accepts(value):
+            raise TypeError(f"{name} must be {expected}, not {type(value).__name__} {value!r:.80}")
+
+
+def _locked(view: Any) -> Any:
+    """A state view that holds the simulator's lock while it reads (writers hold it while they write)."""
+    if isinstance(view, property):
+        return property(_locked(view.fget), doc=view.__doc__)
+
+    @functools.wraps(view)
+    def read(self: Simulator, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return view(self, *args, **kwargs)
+
+    return read
+
+
+# Every view of the state (events, profiles, clusters, summary, log, ...) reads a consistent state even
+# while another thread ingests: the views are the StateViews ones, wrapped to take the lock.
+for _name, _view in vars(StateViews).items():
+    if not _name.startswith("__") and (isinstance(_view, property) or inspect.isfunction(_view)) \
+            and _name not in vars(Simulator):
+        setattr(Simulator, _name, _locked(_view))
 
 
 #: (project mode, operation) → the rule that joined two ids, in words

@@ -92,6 +92,15 @@ def _mpsim_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return mark_frame(frame)
 
 
+def _id_argument(value: Any, name: str = "distinct_id") -> str:
+    """An id given to a view: text, or a number as Mixpanel turns it into text; anything else is a TypeError."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"{name} must be a string (or a number), not {type(value).__name__}")
+
+
 class StateViews:
     """Read access shared by the simulator and its snapshots."""
 
@@ -104,11 +113,11 @@ class StateViews:
 
     def canonical(self, distinct_id: str) -> str:
         """The id Mixpanel shows for ``distinct_id`` after identity merges."""
-        return self._state.identity.canonical(distinct_id)
+        return self._state.identity.canonical(_id_argument(distinct_id))
 
     def cluster(self, distinct_id: str) -> set[str]:
         """Every distinct id that is the same user as ``distinct_id``."""
-        return self._state.identity.members(distinct_id)
+        return self._state.identity.members(_id_argument(distinct_id))
 
     @property
     def refused_merges(self) -> list[Refusal]:
@@ -217,6 +226,7 @@ class StateViews:
     # ------------------------------------------------------------------ profiles
     def profile(self, distinct_id: str, *, ignore_alias: bool = False) -> dict[str, Any] | None:
         """The visible profile of a user (through identity merges), or the literal one with ``ignore_alias``."""
+        distinct_id = _id_argument(distinct_id)
         key = distinct_id if ignore_alias else self._state.identity.resolve_profile_key(distinct_id)
         found = self._state.profiles.get(key)
         return copy.deepcopy(found.properties) if found else None
@@ -234,7 +244,7 @@ class StateViews:
         return _mpsim_frame(pd.DataFrame(rows, columns=None if rows else ["distinct_id"]))
 
     def group(self, group_key: str, group_id: Any) -> dict[str, Any] | None:
-        found = self._state.groups.get((group_key, str(group_id)))
+        found = self._state.groups.get((_id_argument(group_key, "group_key"), _id_argument(group_id, "group_id")))
         return copy.deepcopy(found.properties) if found else None
 
     @property

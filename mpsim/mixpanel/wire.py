@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -56,8 +58,22 @@ class WireRequest:
     body: bytes = b""
 
     def __post_init__(self) -> None:
-        self.headers = {k.lower(): v for k, v in self.headers.items()}
-        parts = urlsplit(self.url)
+        if not isinstance(self.method, str):
+            raise TypeError(f"method must be a string such as 'POST', not {type(self.method).__name__}")
+        if not isinstance(self.url, str):
+            raise TypeError(f"url must be a string, not {type(self.url).__name__}")
+        if not isinstance(self.headers, Mapping):
+            raise TypeError(f"headers must be a mapping of names to values, not {type(self.headers).__name__}")
+        if isinstance(self.body, str):
+            self.body = self.body.encode("utf-8", "surrogatepass")
+        elif not isinstance(self.body, (bytes, bytearray)):
+            raise TypeError(f"body must be bytes (or text), not {type(self.body).__name__}")
+        self.headers = {str(k).lower(): str(v) for k, v in self.headers.items()}
+        try:
+            parts = urlsplit(self.url)
+            parts.port  # noqa: B018 - a bad port raises here, not later
+        except ValueError as exc:
+            raise ValueError(f"url {self.url[:200]!r} is not a valid URL: {exc}") from None
         self.host = (parts.hostname or "").lower()
         self.path = parts.path
         self.query = _single_values(parse_qs(parts.query, keep_blank_values=True))
@@ -115,14 +131,147 @@ def _single_values(values: dict[str, list[str]]) -> dict[str, str]:
 
 
 @dataclass
+class Broken:
+    """Why one record of a request could not be read: the field at fault and Mixpanel-style message."""
+
+    field: str
+    message: str
+
+
+@dataclass
 class Decoded:
     """The records of a request (or the reason they could not be read) and its parameters."""
 
     records: list[Any]
     params: dict[str, str]
-    #: per-record decode failures (NDJSON lines that are not JSON): index → message
-    broken: dict[int, str] = field(default_factory=dict)
+    #: per-record failures found while reading (a line that is not JSON, nesting too deep, bad UTF-8)
+    broken: dict[int, Broken] = field(default_factory=dict)
     size: int = 0
+
+    def __post_init__(self) -> None:
+        for index, record in enumerate(self.records):
+            if index not in self.broken:
+                problem = shape_problem(record)
+                if problem is not None:
+                    self.broken[index] = problem
+
+
+#: Nesting (lists and objects) a record may have on the wire; deeper records fail before any recursion.
+#: Mixpanel allows objects 3 deep in properties (checked later, spec §2.5); this guards the reader.
+MAX_WIRE_DEPTH = 32
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _too_deep(path: str = "record") -> Broken:
+    return Broken(path, f"'{path}' is invalid: nested more than {MAX_WIRE_DEPTH} levels deep")
+
+
+def _utf8_problem(path: str) -> Broken:
+    return Broken(path, f"{path} is invalid: string should be valid utf8")
+
+
+def shape_problem(record: Any) -> Broken | None:
+    """The first reason ``record`` cannot be taken at all: too deep, or a string that is not UTF-8.
+
+    Walks iteratively (no recursion, so no depth can crash it). Lone surrogates come from invalid
+    UTF-8 bytes (read with ``surrogateescape``) or from unpaired ``\\ud800`` escapes: both fail the
+    record with Mixpanel's documented utf8 message, at the field that holds them.
+    """
+    stack: list[tuple[Any, str, int]] = [(record, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATES.search(value):
+                return _utf8_problem(path or "record")
+        elif isinstance(value, (dict, list)):
+            if depth >= MAX_WIRE_DEPTH:
+                return _too_deep(path or "record")
+            items = value.items() if isinstance(value, dict) else ((f"[{i}]", v) for i, v in enumerate(value))
+            for key, item in items:
+                key_text = str(key)
+                if isinstance(value, dict) and _SURROGATES.search(key_text):
+                    return _utf8_problem(_join(path, _SURROGATES.sub("?", key_text)))
+                stack.append((item, _join(path, key_text) if isinstance(value, dict) else path + key_text,
+                              depth + 1))
+    return None
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
+
+
+def loads(text: str) -> Any:
+    """``json.loads`` that refuses ``NaN``/``Infinity`` as Mixpanel does (they are not JSON)."""
+    return json.loads(text, parse_constant=_no_constants)
+
+
+def loads_records(text: str) -> tuple[list[Any], dict[int, Broken]]:
+    """A JSON object or array as records; a record nested too deep for the parser fails alone.
+
+    ``json.loads`` raises ``RecursionError`` on very deep input; then the array is read element by
+    element and only the elements that cannot be parsed are reported (``ValueError`` for JSON that is
+    invalid anywhere, as before).
+    """
+    try:
+        return _as_records(loads(text)), {}
+    except RecursionError:
+        pass
+    stripped = text.strip()
+    too_deep = _too_deep()
+    if not stripped.startswith("["):
+        return [None], {0: too_deep}
+    decoder = json.JSONDecoder(parse_constant=_no_constants)
+    records: list[Any] = []
+    broken: dict[int, Broken] = {}
+    index = _skip_space(stripped, 1)
+    while index < len(stripped) and stripped[index] != "]":
+        try:
+            value, index = decoder.raw_decode(stripped, index)
+        except RecursionError:
+            broken[len(records)] = too_deep
+            value, index = None, _end_of_value(stripped, index)
+        records.append(value)
+        index = _skip_space(stripped, index)
+        if index < len(stripped) and stripped[index] == ",":
+            index = _skip_space(stripped, index + 1)
+        elif index < len(stripped) and stripped[index] != "]":
+            raise ValueError(f"expected ',' or ']' at char {index}")
+    if index >= len(stripped) or stripped[index + 1:].strip():
+        raise ValueError("the array is not closed, or text follows it")
+    return records, broken
+
+
+def _skip_space(text: str, index: int) -> int:
+    while index < len(text) and text[index] in " \t\r\n":
+        index += 1
+    return index
+
+
+def _end_of_value(text: str, index: int) -> int:
+    """Where the JSON array/object starting at ``index`` ends (strings respected), without recursion."""
+    depth, in_string, escaped = 0, False, False
+    for position in range(index, len(text)):
+        char = text[position]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return position + 1
+    raise ValueError("a nested value is not closed")
 
 
 def decode(request: WireRequest, *, allow_gzip: bool) -> Decoded:
@@ -137,10 +286,8 @@ def decode(request: WireRequest, *, allow_gzip: bool) -> Decoded:
     data: str | None = params.get("data")
     text = ""
     if body:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DecodeError("body is not valid UTF-8") from None
+        # invalid bytes become lone surrogates: the record holding them fails alone (spec §2.5)
+        text = body.decode("utf-8", "surrogateescape")
     looks_like_form = not content_type and text.lstrip()[:1] not in ("[", "{") and "=" in text
     if text and (content_type == "application/x-www-form-urlencoded" or looks_like_form):
         form = _single_values(parse_qs(text, keep_blank_values=True))
@@ -148,49 +295,56 @@ def decode(request: WireRequest, *, allow_gzip: bool) -> Decoded:
         data = form.get("data", data)
         text = ""
     if data is not None:
-        return Decoded(_as_records(_parse_data(data)), params, size=len(data.encode("utf-8")))
+        records, broken = _parse_data(data)
+        return Decoded(records, params, broken, size=len(data.encode("utf-8", "surrogateescape")))
     if not text.strip():
         raise DecodeError("no data: send a 'data' parameter or a JSON body")
-    size = len(text.encode("utf-8"))
+    size = len(text.encode("utf-8", "surrogateescape"))
     stripped = text.strip()
     if content_type == "application/x-ndjson" or (stripped[:1] == "{" and "\n" in stripped):
         try:
-            return Decoded(_as_records(json.loads(stripped)), params, size=size)
+            records, broken = loads_records(stripped)
         except ValueError:
             return _ndjson(stripped, params, size)
+        return Decoded(records, params, broken, size=size)
     try:
-        return Decoded(_as_records(json.loads(stripped)), params, size=size)
+        records, broken = loads_records(stripped)
     except ValueError as exc:
         raise DecodeError(f"body is not valid JSON: {exc}") from None
+    return Decoded(records, params, broken, size=size)
 
 
 def _ndjson(text: str, params: dict[str, str], size: int) -> Decoded:
     records: list[Any] = []
-    broken: dict[int, str] = {}
+    broken: dict[int, Broken] = {}
     for line in text.splitlines():
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            broken[len(records)] = f"line is not valid JSON: {exc.msg}"
+            records.append(loads(line))
+        except RecursionError:
+            broken[len(records)] = _too_deep()
+            records.append(None)
+        except ValueError as exc:
+            message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            broken[len(records)] = Broken("", f"line is not valid JSON: {message}")
             records.append(None)
     return Decoded(records, params, broken, size)
 
 
-def _parse_data(value: str) -> Any:
+def _parse_data(value: str) -> tuple[list[Any], dict[int, Broken]]:
     """A ``data=`` value: JSON, or base64 (standard or URL-safe, padding optional) of JSON."""
     stripped = value.strip()
     if stripped[:1] in ("{", "["):
         try:
-            return json.loads(stripped)
+            return loads_records(stripped)
         except ValueError as exc:
             raise DecodeError(f"data is not valid JSON: {exc}") from None
     padded = stripped + "=" * (-len(stripped) % 4)
     try:
         raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
-        return json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return loads_records(raw.decode("utf-8", "surrogateescape"))
+    except (binascii.Error, ValueError):
         raise DecodeError("data is neither JSON nor base64-encoded JSON") from None
 
 

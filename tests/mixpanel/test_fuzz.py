@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from mpsim import WireRequest
 from tests.mixpanel.helpers import NOW_S, basic, post_import, sim
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10)
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=10)
+# NaN and Infinity are not JSON: tests/mixpanel/test_hostile.py sends them on purpose
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5)
                       | st.dictionaries(st.text(max_size=5), inner, max_size=5), max_leaves=15)
 keys = st.sampled_from(["distinct_id", "time", "$insert_id", "token", "$user_id", "$device_id", "$ignore",
