@@ -182,13 +182,15 @@ def is_index_key(key: str) -> bool:
     return key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) <= _MAX_INDEX
 
 
-_DIGIT_START = re.compile(r"(?:^|\x00)\d")
+#: Searched in ``"\x00" + "\x00".join(keys)``: does any key start with an ASCII digit (and so may be
+#: an integer-like key)? The literal ``\x00`` first lets the regex engine skip ahead quickly.
+_DIGIT_START = re.compile(r"\x00[0-9]")
 
 
 def js_keys(obj: dict[str, Any]) -> list[str]:
     """``Object.keys`` order: integer-like keys ascending first, then the rest in insertion order."""
     keys = list(obj)
-    if not _DIGIT_START.search("\x00".join(keys)):
+    if not _DIGIT_START.search("\x00" + "\x00".join(keys)):
         return keys
     index = sorted((k for k in keys if is_index_key(k)), key=int)
     if not index:
@@ -201,7 +203,7 @@ def spread_items(value: Any) -> Iterable[tuple[str, Any]]:
     """The ``(key, value)`` pairs that ``{...value}`` copies."""
     t = type(value)
     if t is dict:
-        if not _DIGIT_START.search("\x00".join(value)):
+        if not _DIGIT_START.search("\x00" + "\x00".join(value)):
             return value.items()  # no integer-like keys: insertion order is JavaScript's order
         return [(k, value[k]) for k in js_keys(value)]
     if t is list:
@@ -344,7 +346,21 @@ ARRAY_PROTOTYPE = OBJECT_PROTOTYPE | frozenset({
 })
 
 
+_SPLIT_CACHE: dict[str, list[str | int]] = {}
+
+
 def _split_set_path(path: str) -> list[str | int]:
+    """``set-value``'s split, memoised as set-value itself memoises it (trait names repeat)."""
+    parts = _SPLIT_CACHE.get(path)
+    if parts is None:
+        parts = _split_set_path_uncached(path)
+        if len(_SPLIT_CACHE) >= 10_000:
+            _SPLIT_CACHE.clear()
+        _SPLIT_CACHE[path] = parts
+    return parts
+
+
+def _split_set_path_uncached(path: str) -> list[str | int]:
     if "/" in path:
         return [path]
     parts: list[str | int] = []
@@ -552,7 +568,7 @@ def _normalise(value: Any, flags: _Flags) -> Any:
     """
     t = type(value)
     if t is dict:
-        if _DIGIT_START.search("\x00".join(value)):
+        if _DIGIT_START.search("\x00" + "\x00".join(value)):
             return {k: _normalise(value[k], flags) for k in js_keys(value) if value[k] is not UNDEFINED}
         out = None
         for key, item in value.items():
@@ -624,23 +640,31 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_cir
 #: ``-0.0``, ``1e-05``, ``1e+16``), NaN/Infinity, a run of 16 digits (an integer that may exceed
 #: 2^53) and lone surrogates. A ``"`` inside a JSON string is always escaped, so ``"5":`` only
 #: matches a real key; a match inside a string is a false alarm that merely takes the careful path.
-_DIGIT_KEY_RE = re.compile(r'"\d+":')
-_POINT_ZERO_RE = re.compile(r"\.0(?:[,}\]]|$)")
-_EXPONENT_RE = re.compile(r"e[+-]\d")
+_DIGIT_KEY_RE = re.compile(rb'"[0-9]+":')
+_POINT_ZERO_RE = re.compile(rb"\.0(?:[,}\]]|$)")
+_EXPONENT_RE = re.compile(rb"e[+-][0-9]")
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _SIXTEEN_DIGITS = b"0" * 16
 
 
 def _prints_differently(text: str) -> bool:
-    """Whether ``text`` (Python's JSON) may differ from ``JSON.stringify`` of the same value."""
-    if (_DIGIT_KEY_RE.search(text) or _POINT_ZERO_RE.search(text) or _EXPONENT_RE.search(text)
-            or "NaN" in text or "Infinity" in text):
-        return True
+    """Whether ``text`` (Python's JSON) may differ from ``JSON.stringify`` of the same value.
+
+    Cheap substring tests on the UTF-8 bytes (digits folded to ``0``) gate the regular
+    expressions, so a typical payload costs a few C-speed scans.
+    """
     try:
         raw = text.encode()
     except UnicodeEncodeError:  # a lone surrogate
         return True
-    return _SIXTEEN_DIGITS in raw.translate(_DIGITS_TO_ZERO)
+    folded = raw.translate(_DIGITS_TO_ZERO)
+    return bool(
+        _SIXTEEN_DIGITS in folded
+        or (b'0":' in folded and _DIGIT_KEY_RE.search(raw))
+        or (b".0" in raw and _POINT_ZERO_RE.search(raw))
+        or ((b"e+" in raw or b"e-" in raw) and _EXPONENT_RE.search(raw))
+        or b"NaN" in raw or b"Infinity" in raw
+    )
 
 
 def _undefined_default(value: Any) -> Any:

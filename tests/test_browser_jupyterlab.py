@@ -6,7 +6,8 @@ identity picture, playground) next to a control cell showing the same text witho
 and then the repository's quickstart notebook. Asserted: MathJax ran (the control is typeset) but
 left every mpsim output alone and ``$first_name`` is visible as text; no cell errors; the playground
 renders and a paste → "Transform and send" shows the requests; text contrast ≥ 4.5 in the dark and
-the high-contrast themes; no label/input overlap in the settings form at 1100 px.
+the high-contrast themes; no label/input overlap in the settings form at 1100 px. The same server also
+serves Notebook 7 (MathJax 3, like JupyterLab) and nbclassic (MathJax 2): the outputs are checked there too.
 
 Skipped with the reason when Chromium, Playwright or JupyterLab is missing (see tests/browser.py).
 """
@@ -153,5 +154,39 @@ def test_the_quickstart_notebook_runs_without_errors_or_maths(browser, jupyterla
         assert page.locator(".mpsim-output").count() >= 2
         assert page.evaluate(NO_MATH_JS) == []
         assert page.evaluate(ERRORS_JS) == []
+    finally:
+        page.close()
+
+
+# Notebook 7 and nbclassic: the same server, the outputs without the playground ---------------------------
+NBCLASSIC_READY = "() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected()"
+NBCLASSIC_DONE = """() => !Jupyter.notebook.kernel_busy && Jupyter.notebook.get_cells().every(c => c.cell_type !== 'code'
+    || (typeof c.input_prompt_number === 'number'))"""
+
+
+@pytest.mark.parametrize("front_end", ["notebook7", "nbclassic"])
+def test_other_front_ends_leave_mpsim_outputs_alone(browser, jupyterlab, front_end):  # noqa: F811
+    pytest.importorskip("notebook" if front_end == "notebook7" else "nbclassic")
+    name = f"{front_end}.ipynb"
+    write_notebook(jupyterlab.root / name, CELLS[:-1])
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.set_default_timeout(60_000)
+    try:
+        if front_end == "notebook7":
+            page.goto(f"{jupyterlab.url}/notebooks/{name}?token={jupyterlab.token}")
+            run_all(page)
+            page.wait_for_selector(".mathjax-control mjx-container", state="attached")
+        else:
+            page.goto(f"{jupyterlab.url}/nbclassic/notebooks/{name}?token={jupyterlab.token}")
+            page.wait_for_function(NBCLASSIC_READY)
+            page.evaluate("() => Jupyter.notebook.execute_all_cells()")
+            page.wait_for_function(NBCLASSIC_DONE, timeout=120_000)
+            page.wait_for_selector(".mathjax-control .MathJax", state="attached")  # MathJax 2 typeset the control
+            errors = page.evaluate("() => [...document.querySelectorAll('.output_error')].map(e => e.innerText)")
+            assert errors == []
+        assert page.locator(".mpsim-output").count() >= 7
+        assert page.evaluate(NO_MATH_JS) == []
+        assert page.evaluate(ERRORS_JS) == []
+        assert "$first_name" in page.locator(".mpsim-findings").first.inner_text()
     finally:
         page.close()

@@ -225,3 +225,37 @@ def test_a_big_project_shows_the_last_events_and_what_the_click_touched(monkeypa
     graph = pg.outputs["Identity graph"].value
     assert "users this send touched" in graph and UUID in graph and ">user-1<" not in graph
     assert "canonical" in pg.outputs["Changes"].value and "$merge" not in pg.outputs["Changes"].value.split("event")[0]
+
+
+def test_event_counter_follows_duplicates_and_sends_from_outside_the_playground():
+    from mpsim.notebook.increments import ClickDiff, EventCounter
+
+    config = {"token": "tok"}
+    sim = mpsim.Simulator(token="tok", now=NOW)
+    counter = EventCounter()
+    batches = [[TRACK], [TRACK, {**TRACK, "messageId": "m2"}], [IDENTIFY, {**TRACK, "userId": "u1"}],
+               [{**TRACK, "messageId": "m2"}]]  # TRACK and m2 are sent again: Mixpanel deduplicates them
+    for index, events in enumerate(batches):
+        requests = [r for e in events for r in mpsim.transform(e, config, now=NOW)]
+        click = ClickDiff(sim, requests)
+        sim.send(requests)
+        click.after()
+        assert counter.update(sim, click) == sim.summary()["events"], index
+        if index == 1:  # someone sends from another cell: the next click counts again
+            sim.send(mpsim.transform({**TRACK, "messageId": "outside"}, config, now=NOW))
+    assert counter.count == len(sim.events) < sim.event_copies()
+
+
+def test_cheap_event_reads_match_the_stored_events():
+    sim = mpsim.Simulator(token="tok", now=NOW)
+    sim.send(mpsim.transform(IDENTIFY, {"token": "tok"}, now=NOW))
+    for i in range(5):
+        sim.send(mpsim.transform({**TRACK, "messageId": f"m{i}", "userId": f"u{i % 2}"}, {"token": "tok"}, now=NOW))
+    snapshot = sim.snapshot()
+    sim.send(mpsim.transform({**TRACK, "messageId": "later"}, {"token": "tok"}, now=NOW))
+    for state in (sim, snapshot):
+        everything = state.stored_events(deduplicate=False)
+        assert state.event_copies() == len(everything)
+        assert state.events_from(3) == everything[3:] and state.events_from(-5) == everything
+        assert state.events_of({"u1"}) == [e for e in everything if e.distinct_id == "u1"]
+    assert snapshot.event_copies() == sim.event_copies() - 1

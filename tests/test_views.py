@@ -25,7 +25,7 @@ from mpsim.notebook.views import (
 )
 from mpsim.rudder.dataplane.pipeline import DataPlane
 from tests.test_playground import IDENTIFY as PLAIN_IDENTIFY
-from tests.test_playground import NOW, TRACK, UUID  # noqa: F401  (UUID: the anonymous id of both events)
+from tests.test_playground import NOW, TRACK, UUID
 
 IDENTIFY = {**PLAIN_IDENTIFY, "context": {"traits": {"firstName": "Ada", "$Email": "ada@example.com"}}}
 
@@ -74,7 +74,8 @@ def every_public_object():
         "replay": mpsim.replay([TRACK, {"type": "Track"}], {"token": "t"}, now=NOW),
         "requests view": views.requests_html(reqs), "state view": views.state_html(sim),
         "identity picture": clusters_svg(sim), "error": views.error_html("bad $x", "$where"),
-        "data plane": DataPlane(sim, {"token": "t"}),
+        "data plane": DataPlane(sim, {"token": "t"}), "explanation": sim.explain(UUID),
+        "profile explanation": sim.explain_profile("u1", "$first_name"),
     }
 
 
@@ -150,7 +151,8 @@ def test_mpsim_frames_are_marked_and_shown_without_mathjax():
     sim.send(mpsim.transform(IDENTIFY, {"token": "t"}, now=NOW))
     frames = [sim.events, sim.raw_events, sim.profiles, sim.groups, sim.identities,
               mpsim.validate(IDENTIFY, now=NOW).to_frame(), mpsim.validate(IDENTIFY, now=NOW).summary(),
-              mpsim.diff({"a": 1}, {"a": 2}).to_frame(), DataPlane(sim, {"token": "t"}).drops_frame()]
+              mpsim.diff({"a": 1}, {"a": 2}).to_frame(), DataPlane(sim, {"token": "t"}).drops_frame(),
+              sim.explain(UUID).to_frame()]
     for frame in frames:
         assert frame.attrs.get("mpsim") is True
         page = frame_repr_html(frame)

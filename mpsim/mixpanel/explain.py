@@ -45,7 +45,9 @@ class Explanation:
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame(self.rows, columns=self.columns)
+        from ..notebook.views import mark_frame
+
+        return mark_frame(pd.DataFrame(self.rows, columns=self.columns))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able: the answer, the lines, the steps as records and the facts behind them."""

@@ -7,8 +7,10 @@ snapshots) the same way to look at them: pandas tables for notebooks and dicts f
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from .columns import EventsView
@@ -133,6 +135,24 @@ class StateViews:
         """
         store = self._state.events.store
         return [store.event(i) for i in self._event_positions(deduplicate)]
+
+    def event_copies(self) -> int:
+        """How many event copies are stored, duplicates included (nothing is read or decoded)."""
+        return len(self._state.events)
+
+    def events_from(self, position: int) -> list[StoredEvent]:
+        """The stored copies from ``position`` on, in ingestion order: what arrived since
+        ``event_copies()`` was ``position`` (the playground reads one click's events this way)."""
+        events = self._state.events
+        return events[max(position, 0):len(events)]
+
+    def events_of(self, distinct_ids: Iterable[str]) -> list[StoredEvent]:
+        """Every stored copy whose stored ``distinct_id`` is one of ``distinct_ids``, in ingestion order
+        (one column is scanned; only the matching events are decoded)."""
+        events = self._state.events
+        wanted = set(distinct_ids)
+        column = islice(events.store.distinct_ids, len(events))
+        return [events[i] for i, distinct_id in enumerate(column) if distinct_id in wanted]
 
     def _event_positions(self, deduplicate: bool) -> list[int]:
         events = self._state.events

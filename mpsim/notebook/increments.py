@@ -4,8 +4,9 @@ A click sends a handful of events; the project may hold 100,000. Diffing two ful
 rebuilding every table costs seconds there, so the playground reads only what the sent requests
 can have touched: the distinct ids they name (and every id of those users, before and after), the
 groups they name, and the events stored after the click began. Everything here uses the
-simulator's public reading API (``stored_events``, ``canonical``, ``cluster``, ``profile``,
-``group``, ``event_view``).
+simulator's public reading API (``event_copies``, ``events_from``, ``events_of``, ``canonical``,
+``cluster``, ``profile``, ``group``, ``event_view``), which reads the event columns without decoding
+every event.
 """
 
 from __future__ import annotations
@@ -103,18 +104,16 @@ class ClickDiff:
     def __init__(self, state: StateViews, requests: Sequence[Request]) -> None:
         self.state = state
         self.touched = touched_by(requests)
-        raw = state.stored_events(deduplicate=False)
-        self.raw_before = len(raw)
+        self.raw_before = state.event_copies()
         self.ids_before = with_clusters(state, self.touched.ids)
         # the earlier events of these users: a merge changes the distinct_id Mixpanel shows on them
-        self.their_events = [e for e in raw if e.distinct_id in self.ids_before]
+        self.their_events = state.events_of(self.ids_before)
         self.before = entities(state, self.ids_before, self.touched.groups, self.their_events)
         self.new_events: list[StoredEvent] = []
         self.ids_after: set[str] = set()
 
     def after(self) -> Diff:
-        raw = self.state.stored_events(deduplicate=False)
-        self.new_events = raw[self.raw_before:]
+        self.new_events = self.state.events_from(self.raw_before)
         self.ids_after = with_clusters(self.state, self.touched.ids | self.ids_before)
         after = entities(self.state, self.ids_before | self.ids_after, self.touched.groups,
                          self.their_events + self.new_events)
@@ -122,23 +121,27 @@ class ClickDiff:
 
 
 class EventCounter:
-    """The number of events after deduplication, kept up to date from the events stored since the
-    last look (a project that shrank, by a reset, is counted again)."""
+    """The number of events after deduplication, kept up to date click by click.
+
+    The first count, or any count after the project changed outside the playground, is the
+    simulator's own (``summary()``); after that a click's new events are checked only against the
+    earlier events of the same users (``ClickDiff.their_events``), the only ones they can duplicate.
+    """
 
     def __init__(self) -> None:
-        self.raw = 0
-        self.keys: set[Any] = set()
+        self.raw: int | None = None
         self.count = 0
 
-    def update(self, raw_events: Sequence[StoredEvent]) -> int:
-        if len(raw_events) < self.raw:
-            self.__init__()  # type: ignore[misc]
-        for event in raw_events[self.raw:]:
-            key = event.dedup_key
-            if key is None:
-                self.count += 1
-            elif key not in self.keys:
-                self.keys.add(key)
-                self.count += 1
-        self.raw = len(raw_events)
+    def update(self, state: StateViews, click: ClickDiff | None = None) -> int:
+        copies = state.event_copies()
+        if self.raw is None or click is None or click.raw_before != self.raw:
+            self.count = state.summary()["events"]
+        else:
+            keys = {e.dedup_key for e in click.their_events}
+            for event in click.new_events:
+                key = event.dedup_key
+                if key is None or key not in keys:
+                    self.count += 1
+                keys.add(key)
+        self.raw = copies
         return self.count

@@ -231,24 +231,24 @@ class PlaygroundModel:
 
     # ------------------------------------------------------------------ views of one click
     def _big(self) -> bool:
-        return self._counter.raw > FULL_VIEW_EVENTS
+        return (self._counter.raw or 0) > FULL_VIEW_EVENTS
 
     def state_view(self, click: ClickDiff) -> str:
         """The whole state on a small project; on a big one the counts, the last events and what the click touched."""
-        raw = self.sim.stored_events(deduplicate=False)
-        self._counter.update(raw)
+        self._counter.update(self.sim, click)
         if not self._big():
             return state_html(self.sim)
+        copies = self.sim.event_copies()
+        last = self.sim.events_from(copies - LAST_EVENTS)
         clusters = self.sim.clusters()
         touched = click.ids_before | click.ids_after
         parts = [f"<p><b>{html.escape(type(self.sim).__name__)}</b> ({html.escape(self.sim.identity_merge)} ID "
-                 f"merge): {self._counter.count} events ({len(raw)} stored copies), {len(clusters)} users, "
+                 f"merge): {self._counter.count} events ({copies} stored copies), {len(clusters)} users, "
                  f"{len(self.sim.refused_merges)} refused merges.</p>",
                  f"<p class='mpsim-note'>A big project: shown are the last {LAST_EVENTS} events and the users "
                  "and groups this send touched. Every row is in the simulator (sim.events, sim.profiles, "
                  "sim.groups, sim.identities).</p>",
-                 "<h4>Last events</h4>" + table_html(Table(EventRows.columns, EventRows(self.sim, raw[-(LAST_EVENTS):]),
-                                                           total=len(raw)))]
+                 "<h4>Last events</h4>" + table_html(Table(EventRows.columns, EventRows(self.sim, last), total=copies))]
         import pandas as pd
 
         profiles = [{"distinct_id": i, **(self.sim.profile(i, ignore_alias=True) or {})} for i in sorted(touched)

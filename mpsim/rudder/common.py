@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from .. import _messages as msgs
@@ -136,26 +137,29 @@ def _basic(credentials: str) -> str:
 
 
 # --------------------------------------------------------------------------- the event
-@dataclass
 class Event:
-    """One RudderStack message, prepared: ids coerced to strings and the identity expressions."""
+    """One RudderStack message, prepared: ids coerced to strings and the identity expressions.
 
-    message: dict[str, Any]
-    settings: Settings
-    now_ms: float
+    A plain class with slots rather than a dataclass: one is built per event, so its construction
+    is on the hot path.
+    """
 
-    def __post_init__(self) -> None:
-        m = self.message
+    __slots__ = ("message", "settings", "now_ms", "user_id", "anonymous_id", "id", "distinct")
+
+    def __init__(self, message: dict[str, Any], settings: Settings, now_ms: float) -> None:
+        self.message = m = message
+        self.settings = settings
+        self.now_ms = now_ms
         for key in ("userId", "anonymousId"):
             value = m.get(key, UNDEFINED)
-            if truthy(value) and type(value) is not str:
+            if type(value) is not str and truthy(value):
                 m[key] = to_string(value)
-        self.user_id = m.get("userId", UNDEFINED)
-        self.anonymous_id = m.get("anonymousId", UNDEFINED)
+        self.user_id: Any = m.get("userId", UNDEFINED)
+        self.anonymous_id: Any = m.get("anonymousId", UNDEFINED)
         #: ``userId || anonymousId`` (coerced); the raw anonymousId when both are falsy
-        self.id = self.user_id if truthy(self.user_id) else self.anonymous_id
+        self.id: Any = self.user_id if truthy(self.user_id) else self.anonymous_id
         #: the ``$distinct_id`` of profile updates: the Simplified id or ``id``
-        self.distinct = self.simplified_id if self.settings.simplified else self.id
+        self.distinct: Any = self.simplified_id if settings.simplified else self.id
 
     @classmethod
     def prepare(cls, message: dict[str, Any], settings: Settings, now_ms: float) -> Event:
@@ -394,7 +398,10 @@ def event_record(name: Any, properties: dict[str, Any]) -> tuple[dict[str, Any],
     check_limits(properties, props_text)
     record: dict[str, Any] = {} if name is UNDEFINED else {"event": name}
     record["properties"] = clean
-    head = "" if name is UNDEFINED else '"event":' + dumps(name) + ","
+    if name is UNDEFINED:
+        head = ""
+    else:  # an ASCII string prints the same in both languages (no surrogates to escape)
+        head = '"event":' + (encode_basestring(name) if type(name) is str and name.isascii() else dumps(name)) + ","
     return record, "{" + head + '"properties":' + props_text + "}"
 
 

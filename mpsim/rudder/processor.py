@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from .. import _messages as msgs
@@ -53,11 +54,19 @@ def transform(message: dict[str, Any], destination: dict[str, Any] | None = None
     if not isinstance(message, dict):
         raise InstrumentationError(f"message must be a JSON object, not {type(message).__name__}", wrong_kind(message))
     try:
-        return transform_with(message, Settings.from_destination(destination), clock_ms(now))
+        return transform_with(message, Settings.from_destination(destination), _clock(now))
     except InstrumentationError as exc:
         if exc.message == msgs.TYPE_REQUIRED:  # no type: perhaps not a RudderStack event at all
             exc.add_hint(wrong_kind(message))
         raise
+
+
+_clock_text = lru_cache(maxsize=256)(clock_ms)
+
+
+def _clock(now: Any) -> float:
+    """``clock_ms(now)``; a frozen clock given as text (the usual case) is read once, not per event."""
+    return _clock_text(now) if type(now) is str else clock_ms(now)
 
 
 def transform_with(message: dict[str, Any], settings: Settings, now_ms: float) -> list[Request]:
