@@ -190,3 +190,27 @@ def test_other_front_ends_leave_mpsim_outputs_alone(browser, jupyterlab, front_e
         assert "$first_name" in page.locator(".mpsim-findings").first.inner_text()
     finally:
         page.close()
+
+
+def test_a_saved_notebook_opened_untrusted_keeps_mpsim_outputs_untyped(browser, jupyterlab):  # noqa: F811
+    """Opened from disk without running, a notebook is untrusted: JupyterLab sanitizes its HTML (the style
+    blocks go) but keeps the classes, so MathJax still leaves mpsim's outputs alone."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    path = jupyterlab.root / "saved.ipynb"
+    write_notebook(path, CELLS[:-1])
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    nbformat.write(nb, path)
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(jupyterlab.page_url("saved.ipynb"))
+        page.wait_for_selector(".mathjax-control mjx-container", state="attached")
+        assert page.locator(".mpsim-output style").count() == 0  # untrusted: sanitized
+        assert page.locator(".mpsim-output").count() >= 7
+        assert page.evaluate(NO_MATH_JS) == []
+        assert "$first_name" in page.locator(".mpsim-findings").first.inner_text()
+    finally:
+        page.close()

@@ -121,6 +121,8 @@ class Simulator(StateViews):
         self._history: list[Snapshot] = []
         self._faults: list[tuple[str | None, int]] = []
         self.record_history = False
+        #: counts resets and loads: a reader that polls (the control page) knows to start over
+        self.generation = 0
         #: every identity step and profile operation, with the request that made it (read by ``explain``)
         self.journal = Journal()
         for key in self._declared_keys:
@@ -173,9 +175,26 @@ class Simulator(StateViews):
     def reset(self) -> None:
         """Forget everything received; keep the settings (token, mode, group keys, clock)."""
         with self._lock:
+            self.generation += 1
             self._state = State.empty(self.identity_merge, self.anon_id_policy, self._new_log())
             for key in self._declared_keys:
                 self._state.group_keys[key] = 0
+            self._history.clear()
+            self.journal = Journal()
+
+    def load(self, snapshot: Any) -> None:
+        """Replace what this simulator holds with a saved state, keeping its settings and clock.
+
+        ``snapshot`` is what ``Simulator.from_snapshot`` takes (a ``Snapshot``, its ``to_dict()``, JSON
+        text or a file path); its ID-merge mode must be this simulator's. The explain journal starts
+        afresh. The control API's ``POST /_mpsim/snapshot`` calls this on a running server.
+        """
+        state = self._starting_state(snapshot, self.identity_merge, self.anon_id_policy, self._new_log())
+        with self._lock:
+            self.generation += 1
+            self._state = state
+            for key in self._declared_keys:
+                self._state.group_keys.setdefault(key, 0)
             self._history.clear()
             self.journal = Journal()
 
