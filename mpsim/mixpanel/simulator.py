@@ -233,7 +233,9 @@ class Simulator(StateViews):
         return self.clock.ms()
 
     def __repr__(self) -> str:
-        return f"Simulator(token={self.token!r}, identity_merge={self.identity_merge!r}, {self.summary()})"
+        dropped = sum(self.dropped().values())
+        return (f"Simulator(token={self.token!r}, identity_merge={self.identity_merge!r}, {self.summary()}"
+                + (f", {dropped} records dropped: see sim.dropped()" if dropped else "") + ")")
 
     # ------------------------------------------------------------------ explanations
     def explain(self, a: str, b: str | None = None) -> Any:

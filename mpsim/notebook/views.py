@@ -463,6 +463,11 @@ def state_body_html(state: StateViews, *, max_rows: int = MAX_ROWS) -> str:
         parts.append("<h4>Refused merges</h4><ul>" + "".join(
             f"<li>{html.escape(r.kind)} {html.escape(' + '.join(r.ids))}: <code>{html.escape(r.reason)}</code> "
             f"— {html.escape(r.description)}</li>" for r in refusals) + "</ul>")
+    dropped = state.dropped()  # never hidden: Mixpanel answered these and kept nothing
+    if dropped:
+        parts.append("<h4>Dropped records</h4><ul>" + "".join(
+            f"<li>{n} record{'s' if n != 1 else ''}: {html.escape(reason)}</li>" for reason, n in dropped.items())
+            + "</ul>")
     return "".join(parts)
 
 

@@ -191,3 +191,12 @@ def test_explain_agrees_with_the_identity_state(mode, ops, a, b):
         assert answer.data["why"] in ("refused", "ignored", "never sent")
     assert sorted(s.explain(a).data["ids"]) == sorted(s.cluster(a))
     json.dumps(answer.to_dict())
+
+
+def test_simulator_summaries_show_dropped_records():
+    s = sim(residency="eu")
+    post(s, "track", [event()], host="api.mixpanel.com")
+    assert "1 records dropped: see sim.dropped()" in repr(s)
+    page = s._repr_html_()
+    assert "Dropped records" in page and "another data residency" in page
+    assert "dropped" not in repr(sim())
