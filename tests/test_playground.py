@@ -6,7 +6,7 @@ import json
 
 import mpsim
 from mpsim.notebook import FIELDS, config_from_values, parse_pasted, values_from_config
-from mpsim.notebook.playground import STALE_HTML, TABS
+from mpsim.notebook.playground import STALE_HTML, STALE_MARK, TABS
 from mpsim.notebook.views import PasteError, clusters_svg
 
 NOW = "2024-03-02T00:00:00Z"
@@ -148,7 +148,7 @@ def test_a_failed_action_marks_every_shown_tab_out_of_date_until_the_next_succes
         if name == "Settings change":  # never filled: nothing to mark
             assert pg.outputs[name].value == "" and pg.tabs.get_title(index) == name
             continue
-        assert pg.tabs.get_title(index) == f"{name} (out of date)"
+        assert pg.tabs.get_title(index) == f"{STALE_MARK}{name}"
         assert pg.outputs[name].value.startswith(STALE_HTML)
     assert pg.outputs["State"].value == STALE_HTML + fresh  # marked once, not stacked
     pg.send_button.click()

@@ -126,6 +126,8 @@ COMPARE_EVENTS = 200
 
 TABS = ("Requests", "Findings", "State", "Changes", "Settings change", "Identity graph")
 
+#: Put before the title of a tab that shows an earlier result (the tab's content says why).
+STALE_MARK = "⚠ out of date: "
 STALE_HTML = output_html("<div class='mpsim-callout mpsim-tone-warning mpsim-stale'><b>Out of date:</b> the last "
                          "action failed (see the message above); this is the result of the one before.</div>",
                          "stale")
@@ -407,7 +409,7 @@ class Playground(widgets.VBox):
             content = outcome.tabs.get(name, self.outputs[name].value)
             if self.outputs[name].value != content:
                 self.outputs[name].value = content
-            title = f"{name} (out of date)" if name in outcome.stale else name
+            title = f"{STALE_MARK}{name}" if name in outcome.stale else name  # first: tab titles are cut short
             if self.tabs.get_title(index) != title:
                 self.tabs.set_title(index, title)
 
