@@ -1,30 +1,110 @@
 """Simulator throughput and memory.
 
-Reports (medians of several runs):
-- ``sim.send`` with /import batches of 2,000 events (no HTTP), events/s;
-- the local HTTP server with the same batches over real sockets, events/s;
-- memory per million stored events (tracemalloc, extrapolated from 100k events).
+The main table: ``mpsim.replay`` of N RudderStack events (a synthetic web session mix: pages,
+identifies and tracks of many users, made by a generator so the input itself is not held in memory)
+at 10k, 100k and 1M events, with wall time, events/s and peak RSS. Each run is its own subprocess,
+so its peak RSS is its own (``ru_maxrss`` of a fresh interpreter, which includes Python and pandas
+imports, ~100 MB). Figures are medians of ``--repeat`` runs.
 
-Run: ``python benchmarks/simulator_bench.py [--batches N] [--repeat R]``.
+``--doors`` also measures ``sim.send`` with /import batches of 2,000 events (no HTTP) and the local
+HTTP server with the same batches, events/s. ``--profile N`` prints a cProfile of one N-event replay.
+
+Run: ``python benchmarks/simulator_bench.py [--sizes 10000 100000 1000000] [--repeat 3] [--doors]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import json
+import os
+import platform
+import resource
 import statistics
+import subprocess
+import sys
 import time
-import tracemalloc
+from collections.abc import Iterator
 from typing import Any
 
-import requests
-
-import mpsim
-
-NOW = "2024-03-02T00:00:00Z"
+NOW = "2024-03-05T00:00:00Z"
 NOW_S = 1709337600
+START_MS = 1709280000000  # 2024-03-01T08:00:00Z
+UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36"
+PAGES = ["Home", "Pricing", "Docs", "Blog", "Checkout"]
+DESTINATION = {"token": "tok", "identityMergeApi": "original"}
 
 
+def iso(ms: int) -> str:
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def session_events(n: int) -> Iterator[dict[str, Any]]:
+    """``n`` RudderStack events: per user 4 pages, an identify with traits and 3 purchases (8 events)."""
+    for i in range(n):
+        user = i // 8
+        anon = f"{user:08x}-0000-4000-8000-{user:012x}"
+        context = {"ip": f"203.0.113.{user % 250}", "userAgent": UA,
+                   "library": {"name": "RudderLabs JavaScript SDK", "version": "3.0.1"}}
+        base = {"anonymousId": anon, "channel": "web", "messageId": f"m-{i}", "timestamp": iso(START_MS + i * 10),
+                "context": context}
+        kind = i % 8
+        if kind < 4:
+            page = PAGES[i % 5]
+            yield {"type": "page", "name": page, "properties": {"path": "/" + page.lower()}, **base}
+        elif kind == 4:
+            traits = {"email": f"user-{user}@example.com", "plan": "free", "firstName": "Ada"}
+            yield {"type": "identify", "userId": f"user-{user}", **base, "context": {**context, "traits": traits}}
+        else:
+            yield {"type": "track", "event": "Order Completed", "userId": f"user-{user}", **base,
+                   "properties": {"order_id": f"o-{i}", "revenue": 9.5, "currency": "EUR",
+                                  "products": [{"sku": "sku-1", "name": "Socks", "price": 9.5}]}}
+
+
+def replay_once(n: int) -> dict[str, Any]:
+    """One replay of ``n`` events in this process: wall time, events/s, peak RSS and what the project holds."""
+    import mpsim
+
+    start = time.perf_counter()
+    result = mpsim.replay(session_events(n), DESTINATION, now=NOW)
+    seconds = time.perf_counter() - start
+    summary = result.sim.summary()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"events": n, "seconds": seconds, "events_per_s": n / seconds, "peak_rss_mb": peak_kb / 1024,
+            "stored": summary["events"], "requests": len(result.sim.log)}
+
+
+def replay_in_subprocess(n: int) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONHASHSEED": "0"})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load average {load}"
+
+
+def replay_table(sizes: list[int], repeat: int) -> None:
+    print(f"mpsim.replay of a synthetic web session mix; median of {repeat} run(s) per size, one subprocess each")
+    print(f"machine: {machine()}")
+    print(f"{'events':>10} {'wall s':>9} {'events/s':>10} {'peak RSS MB':>12} {'stored':>9} {'requests':>9}")
+    for n in sizes:
+        runs = [replay_in_subprocess(n) for _ in range(repeat)]
+        seconds = statistics.median(r["seconds"] for r in runs)
+        rss = statistics.median(r["peak_rss_mb"] for r in runs)
+        print(f"{n:>10,} {seconds:>9.1f} {n / seconds:>10,.0f} {rss:>12,.0f} {runs[0]['stored']:>9,} "
+              f"{runs[0]['requests']:>9,}", flush=True)
+    print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+# ---------------------------------------------------------------------- the doors (sim.send, HTTP)
 def batch(start: int, size: int = 2000) -> list[dict[str, Any]]:
     return [{"event": ("Viewed", "Clicked", "Purchased")[i % 3],
              "properties": {"distinct_id": f"user-{i % 5000}", "time": NOW_S - 3600 - i % 86400,
@@ -33,15 +113,19 @@ def batch(start: int, size: int = 2000) -> list[dict[str, Any]]:
             for i in range(start, start + size)]
 
 
-def as_request(records: list[dict[str, Any]]) -> mpsim.Request:
+def as_request(records: list[dict[str, Any]]) -> Any:
+    import mpsim
+
     return mpsim.Request(path="import", endpoint="https://api.mixpanel.com/import/",
                          headers={"Content-Type": "application/json", "Authorization": "Basic dG9rOg=="},
                          params={"strict": 1}, records=records)
 
 
 def bench_send(batches: int) -> float:
+    import mpsim
+
     requests_ = [as_request(batch(i * 2000)) for i in range(batches)]
-    sim = mpsim.Simulator(token="tok", now=NOW)
+    sim = mpsim.Simulator(token="tok", now="2024-03-02T00:00:00Z")
     start = time.perf_counter()
     for r in requests_:
         assert sim.send(r)[0].ok
@@ -49,8 +133,12 @@ def bench_send(batches: int) -> float:
 
 
 def bench_server(batches: int) -> float:
+    import requests
+
+    import mpsim
+
     bodies = [as_request(batch(i * 2000)).body_text().encode() for i in range(batches)]
-    sim = mpsim.Simulator(token="tok", now=NOW)
+    sim = mpsim.Simulator(token="tok", now="2024-03-02T00:00:00Z")
     with mpsim.serve(sim) as server, requests.Session() as session:
         start = time.perf_counter()
         for body in bodies:
@@ -60,31 +148,45 @@ def bench_server(batches: int) -> float:
         return batches * 2000 / (time.perf_counter() - start)
 
 
-def memory_per_million(events: int = 100_000) -> float:
-    gc.collect()
-    sim = mpsim.Simulator(token="tok", now=NOW)
-    requests_ = [as_request(batch(i * 2000)) for i in range(events // 2000)]
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    for r in requests_:
-        sim.send(r)
-    sim._state.log.clear()  # the request log is not event state
-    used = tracemalloc.get_traced_memory()[0] - base
-    tracemalloc.stop()
-    return used / events * 1_000_000
+def doors(batches: int, repeat: int) -> None:
+    print(f"\n/import batches of 2,000 events, {batches} batches, median of {repeat}")
+    send = statistics.median(bench_send(batches) for _ in range(repeat))
+    print(f"sim.send             {send:>10,.0f} events/s")
+    server = statistics.median(bench_server(batches) for _ in range(repeat))
+    print(f"HTTP server          {server:>10,.0f} events/s   (ratio to sim.send: {server / send:.2f})")
+
+
+def profile(n: int) -> None:
+    import cProfile
+    import pstats
+
+    import mpsim
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    mpsim.replay(session_events(n), DESTINATION, now=NOW)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--doors", action="store_true", help="also measure sim.send and the HTTP server")
     parser.add_argument("--batches", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile", type=int, metavar="N", help="print a cProfile of one N-event replay")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # one replay, JSON out (the subprocess)
     args = parser.parse_args()
-    print(f"/import batches of 2,000 events, {args.batches} batches, median of {args.repeat}")
-    send = statistics.median(bench_send(args.batches) for _ in range(args.repeat))
-    print(f"sim.send             {send:>10,.0f} events/s")
-    server = statistics.median(bench_server(args.batches) for _ in range(args.repeat))
-    print(f"HTTP server          {server:>10,.0f} events/s   (ratio to sim.send: {server / send:.2f})")
-    print(f"memory               {memory_per_million() / 2**20:>10,.0f} MiB per million stored events")
+    if args.one:
+        print(json.dumps(replay_once(args.one)))
+        return
+    if args.profile:
+        profile(args.profile)
+        return
+    replay_table(args.sizes, args.repeat)
+    if args.doors:
+        doors(args.batches, args.repeat)
 
 
 if __name__ == "__main__":

@@ -151,6 +151,9 @@ def check_project_keys(project: Mapping[str, Any], where: str = "project") -> No
     """Refuse unknown keys, listing the allowed ones (with a did-you-mean for near misses)."""
     allowed = _simulator_keys()
     for key in project:
+        if key == "now":
+            raise ProjectError(f"{where}: 'now' is not a project setting: give the clock as now= (or a bundle's "
+                               f"'now'); allowed: {', '.join(allowed)}")
         if key not in allowed:
             hint = did_you_mean(str(key), allowed)
             raise ProjectError(f"{where} has an unknown setting {key!r}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import gc
 import html
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from ._files import read_records
 from .errors import MpsimError, TransformError
 from .mixpanel import Reply, Simulator
+from .mixpanel.lazy import LazySequence
 from .project import Project, ProjectError, resolve_project
 from .request import Request
 from .rudder import transform
@@ -72,12 +74,54 @@ class Step:
         self.replies = []
 
 
+class StepList(LazySequence[Step]):
+    """The steps of a replay. Whole steps are kept as they are; a step that kept only its outcome is
+    a few bytes in columns (went through, request count, label, the event or None) and is rebuilt
+    as a :class:`Step` when read, so a million-step replay costs megabytes, not a gigabyte."""
+
+    item_name = "step"
+
+    def __init__(self, steps: Iterable[Step] = ()) -> None:
+        self._whole: dict[int, Step] = {}
+        self._ok = bytearray()
+        self._counts = array("H")
+        self._kinds: list[str | None] = []
+        self._messages: list[Any] = []
+        for step in steps:
+            self.append(step)
+
+    def __len__(self) -> int:
+        return len(self._ok)
+
+    def append(self, step: Step) -> None:
+        """Add the next step (its ``index`` is its position); a light one goes into the columns."""
+        if step.outcome is None or step.requests or step.replies or step.error is not None or step.snapshot is not None:
+            self._whole[len(self._ok)] = step
+            self._ok.append(0)
+            self._counts.append(0)
+            self._kinds.append(None)
+            self._messages.append(None)
+            return
+        ok, count, kind = step.outcome
+        self._ok.append(1 if ok else 0)
+        self._counts.append(min(count, 65535))
+        self._kinds.append(kind)
+        self._messages.append(step.message)
+
+    def _item(self, index: int) -> Step:
+        whole = self._whole.get(index)
+        if whole is not None:
+            return whole
+        kind = self._kinds[index]
+        return Step(index, self._messages[index], outcome=(bool(self._ok[index]), self._counts[index], kind or ""))
+
+
 @dataclass
 class Replay:
     """The outcome of a replay: each step, and the simulator holding the resulting state."""
 
     sim: Simulator
-    steps: list[Step]
+    steps: Sequence[Step]
     #: validation findings, when already known (otherwise worked out on first use of ``findings``)
     known_findings: Any = None
     #: the Mixpanel project the events were sent to (``project.assumed`` when taken from the destination)
@@ -181,7 +225,7 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
         raise ProjectError("give the project as project= (settings or a Simulator) or sim=, not both")
     target = resolve_project(sim if sim is not None else project, destination)
     sim = target.simulator(now)
-    steps = []
+    steps = StepList()
     collecting = gc.isenabled()
     if keep_events is None:
         keep_events = isinstance(events, (list, tuple))  # the caller holds them anyway: a reference is free

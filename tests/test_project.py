@@ -179,3 +179,17 @@ def test_bundle_fix_project_overrides_the_block():
 def test_unknown_keys_anywhere_in_a_bundle(overrides, message):
     with pytest.raises(BundleError, match=message):
         repro(bundle(**overrides))
+
+
+def test_compare_configs_copies_a_simulator_project_for_both_sides():
+    project = mpsim.Simulator(token="tok", identity_merge="simplified", residency="us", group_keys=["company"])
+    result = mpsim.compare_configs(DEVICE_EVENTS, DESTINATION, {**DESTINATION, "useNewMapping": True}, project=project,
+                                   now=NOW)
+    assert result.a.sim is not project and result.b.sim is not project and not result.notes
+    assert result.a.sim.settings["group_keys"] == result.b.sim.settings["group_keys"] == ["company"]
+    assert len(project.events) == 0  # the given simulator is a description here, not a target
+
+
+def test_the_clock_is_not_a_project_setting():
+    with pytest.raises(ProjectError, match="'now' is not a project setting"):
+        resolve_project({"now": NOW})

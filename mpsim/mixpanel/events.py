@@ -10,7 +10,6 @@ import hashlib
 import json
 import math
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -253,9 +252,9 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
     props.pop("token", None)
     props.pop("ip", None)
     props.update(location)
-    # Repeated values (user ids, URLs, plan names) are shared between stored events: a large
-    # replay keeps one copy of each instead of one per event.
-    props = {k: sys.intern(v) if type(v) is str else v for k, v in truncate(props).items()}
+    # the event store (``columns.py``) shares repeated strings and encodes the rest: nothing is
+    # interned here (interning every value would keep each unique one alive in the intern table)
+    props = truncate(props)
     props["$mp_api_endpoint"] = ctx.host
     props["$mp_api_timestamp_ms"] = ctx.received_ms
     props["$mp_event_size"] = size

@@ -611,8 +611,6 @@ def to_wire(request: Request) -> WireRequest:
         head = WireRequest(request.method, url, dict(request.headers))
         if key is not None and len(_WIRE_HEADS) < _WIRE_HEADS_LIMIT:
             _WIRE_HEADS[key] = head
-    wire = copy.copy(head)
-    wire.headers = dict(head.headers)
-    wire.query = dict(head.query)
+    wire = copy.copy(head)  # shares the head's parsed headers and query: handlers only read them
     wire.body = request.body_text().encode("utf-8")
     return wire
