@@ -119,7 +119,9 @@ class Simulator(StateViews):
         self.log_bodies = log_bodies
         self._state = self._starting_state(state, identity_merge, anon_id_policy, self._new_log())
         self._history: list[Snapshot] = []
-        self._faults: list[tuple[str | None, int]] = []
+        # Injected faults as [endpoint, status, requests left]: a count, not one entry per request, so
+        # fail_next(503, 10**9) costs no memory.
+        self._faults: list[list[Any]] = []
         self.record_history = False
         #: counts resets and loads: a reader that polls (the control page) knows to start over
         self.generation = 0
@@ -272,13 +274,17 @@ class Simulator(StateViews):
         if not (endpoint is None or isinstance(endpoint, str)) or endpoint not in (None, "track", "import", "engage",
                                                                                    "groups"):
             raise ValueError(f"endpoint must be track, import, engage, groups or None, not {endpoint!r}")
-        with self._lock:
-            self._faults.extend([(endpoint, status)] * count)
+        if count:
+            with self._lock:
+                self._faults.append([endpoint, status, count])
 
     def _take_fault(self, request: WireRequest) -> Reply | None:
-        for i, (endpoint, status) in enumerate(self._faults):
+        for i, (endpoint, status, left) in enumerate(self._faults):
             if endpoint is None or endpoint == request.endpoint:
-                del self._faults[i]
+                if left == 1:
+                    del self._faults[i]
+                else:
+                    self._faults[i][2] = left - 1
                 error, label = FAULT_BODIES[status]
                 return Reply.of_json(status, {"code": status, "error": error, "status": label})
         return None

@@ -191,3 +191,14 @@ def test_injected_failures_and_the_official_clients_retries():
     assert [x.status for x in sim.log[-3:]] == [503, 503, 200] and sim.profile("u1")["a"] == 1
     with pytest.raises(ValueError, match="status must be one of"):
         sim.fail_next(418)
+
+
+def test_fail_next_counts_without_one_entry_per_request():
+    # Regression: fail_next(status, 10**11) used to build a list of 10**11 entries (MemoryError).
+    sim = mpsim.Simulator(now=NOW)
+    sim.fail_next(503, count=10**11, endpoint="engage")
+    sim.fail_next(429, count=2)
+    answers = [sim.handle(mpsim.WireRequest("POST", "https://api.mixpanel.com/engage", body=b"data=W10=")).status for _ in range(3)]
+    assert answers == [503, 503, 503]
+    track = [sim.handle(mpsim.WireRequest("POST", "https://api.mixpanel.com/track", body=b"data=W10=")).status for _ in range(3)]
+    assert track[:2] == [429, 429] and track[2] != 429
