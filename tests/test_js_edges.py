@@ -261,3 +261,19 @@ def test_prop_increments_with_non_string_properties_match_nothing():
                                                 "properties": {"5": 1}},
                                     "destination": {"Config": config}, "metadata": {"jobId": 1}}], now=NOW)
     assert [item.to_rudder()["batchedRequest"]["endpointPath"] for item in items] == ["import"]
+
+
+def test_transform_batch_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    event = {"message": {"type": "track", "event": "e", "userId": "u", "timestamp": TS},
+             "destination": {"token": "t"}, "metadata": {"jobId": 1}}
+    assert gc.isenabled()
+    mpsim.transform_batch([event], now=NOW)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        mpsim.transform_batch([event], now=NOW)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -72,16 +72,17 @@ def with_clusters(state: StateViews, ids: Iterable[str]) -> set[str]:
     return out
 
 
-def seen_ids(state: StateViews) -> set[str]:
-    """Every distinct id the project has seen (one pass over the users, no events read)."""
-    return {i for ids in state.clusters().values() for i in ids}
+def seen_ids(clusters: dict[str, list[str]]) -> set[str]:
+    """Every distinct id the project has seen, from ``state.clusters()`` (no events read)."""
+    return {i for ids in clusters.values() for i in ids}
 
 
 def entities(state: StateViews, ids: Iterable[str], groups: Iterable[tuple[str, str]],
-             events: Sequence[StoredEvent] = ()) -> dict[tuple[str, str], Any]:
-    """The ``(entity, id) → value`` map a state diff compares, for the given ids, groups and events."""
+             events: Sequence[StoredEvent] = (), seen: set[str] | None = None) -> dict[tuple[str, str], Any]:
+    """The ``(entity, id) → value`` map a state diff compares, for the given ids, groups and events
+    (``seen``: the ids the project has seen, when the caller has them already)."""
     out: dict[tuple[str, str], Any] = {}
-    seen = seen_ids(state)
+    seen = seen_ids(state.clusters()) if seen is None else seen
     for distinct_id in sorted(ids):
         if distinct_id in seen:
             out[("identity", distinct_id)] = {"canonical": state.canonical(distinct_id)}
@@ -108,15 +109,19 @@ class ClickDiff:
         self.ids_before = with_clusters(state, self.touched.ids)
         # the earlier events of these users: a merge changes the distinct_id Mixpanel shows on them
         self.their_events = state.events_of(self.ids_before)
-        self.before = entities(state, self.ids_before, self.touched.groups, self.their_events)
+        self.before = entities(state, self.ids_before, self.touched.groups, self.their_events,
+                               seen_ids(state.clusters()))
         self.new_events: list[StoredEvent] = []
         self.ids_after: set[str] = set()
+        #: ``state.clusters()`` after the click, for the views that follow
+        self.clusters_after: dict[str, list[str]] = {}
 
     def after(self) -> Diff:
         self.new_events = self.state.events_from(self.raw_before)
         self.ids_after = with_clusters(self.state, self.touched.ids | self.ids_before)
+        self.clusters_after = self.state.clusters()
         after = entities(self.state, self.ids_before | self.ids_after, self.touched.groups,
-                         self.their_events + self.new_events)
+                         self.their_events + self.new_events, seen_ids(self.clusters_after))
         return diff_entities(self.before, after)
 
 

@@ -242,7 +242,7 @@ class PlaygroundModel:
             return state_html(self.sim)
         copies = self.sim.event_copies()
         last = self.sim.events_from(copies - LAST_EVENTS)
-        clusters = self.sim.clusters()
+        clusters = click.clusters_after
         touched = click.ids_before | click.ids_after
         parts = [f"<p><b>{html.escape(type(self.sim).__name__)}</b> ({html.escape(self.sim.identity_merge)} ID "
                  f"merge): {self._counter.count} events ({copies} stored copies), {len(clusters)} users, "
@@ -272,7 +272,7 @@ class PlaygroundModel:
             return clusters_svg(self.sim)
         only = with_clusters(self.sim, click.ids_before | click.ids_after)
         return (output_html("<p class='mpsim-note'>A big project: the users this send touched.</p>", "note")
-                + clusters_svg(self.sim, only=only))
+                + clusters_svg(self.sim, only=only, clusters=click.clusters_after))
 
     def settings_change_html(self, events: list[dict[str, Any]], before: dict[str, Any],
                              after: dict[str, Any]) -> str:

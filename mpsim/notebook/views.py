@@ -525,12 +525,14 @@ def _legend_svg(y: float, refused: bool) -> tuple[str, float]:
     return "".join(parts), y + 36
 
 
-def clusters_svg(state: StateViews, *, max_users: int = PICTURE_USERS, only: set[str] | None = None) -> str:
+def clusters_svg(state: StateViews, *, max_users: int = PICTURE_USERS, only: set[str] | None = None,
+                 clusters: dict[str, list[str]] | None = None) -> str:
     """Identity clusters as a picture (HTML holding one SVG): each user's ids linked to the canonical
     id (highlighted), every refused merge as a red dashed link labelled with Mixpanel's reason, and a
     legend. Users with a single id are listed on one line; beyond ``max_users`` users are counted.
-    With ``only``, just the users and refused merges involving those ids are drawn."""
-    clusters = state.clusters()
+    With ``only``, just the users and refused merges involving those ids are drawn; ``clusters`` is
+    ``state.clusters()`` when the caller has it already."""
+    clusters = state.clusters() if clusters is None else clusters
     refusals = state.refused_merges
     if only is not None:
         clusters = {c: ids for c, ids in clusters.items() if c in only or any(i in only for i in ids)}

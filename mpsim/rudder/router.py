@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import html
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,7 +182,28 @@ def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: An
                              f"not {type(event).__name__}")
     for index, event in enumerate(events):
         _check_metadata(event.get("metadata", UNDEFINED), index)
-    now_ms = clock_ms(now)
+    with _no_cyclic_gc():
+        return _transform_batch(events, gzip, clock_ms(now))
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a batch is built.
+
+    The transformer builds trees (dicts, lists, requests) and no reference cycles, so the
+    collector finds nothing to free; but every collection re-walks the growing batch, which made
+    large batches slower per event than small ones. Reference counting still frees everything.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _transform_batch(events: list[dict[str, Any]], gzip: bool, now_ms: float) -> list[BatchItem]:
     items: list[BatchItem] = []
     for chunk in _chunks(events):
         buckets: dict[str, list[tuple[Request, dict[str, Any], Any]]] = {b: [] for b in BUCKET_ORDER}

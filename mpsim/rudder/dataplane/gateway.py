@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..._js import loads as js_loads
 from ...mixpanel.api import GIF
 from ...mixpanel.wire import DecodeError, Reply, TooLarge, WireRequest, gunzip
 from .answers import REASONS, answer_text
@@ -235,7 +236,7 @@ def _events(plane: DataPlane, request: WireRequest, route: Route) -> Reply:
     try:
         raw = _body(plane, request)
         try:
-            payload = json.loads(raw) if raw.strip() else None
+            payload = js_loads(raw) if raw.strip() else None  # numbers as the JS transformer reads them
         except (ValueError, UnicodeDecodeError):
             raise Refusal("invalid json") from None
         if payload is None and not raw.strip():
