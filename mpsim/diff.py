@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._gc import paused_gc
 from ._js import strict_equal
 from .mixpanel.state import StateViews
 from .request import Request
@@ -232,23 +233,81 @@ def event_entity(event: Any) -> str:
     return f"{event.name} #{event.seq}" if event.generated_insert_id else f"{event.name} [{event.insert_id}]"
 
 
-def _state_entities(state: StateViews) -> dict[tuple[str, str], Any]:
+@dataclass
+class _Scope:
+    """The entities a state diff needs to look at; ``None`` means every one of that kind."""
+
+    events: set[str] | None = None
+    profiles: set[Any] | None = None
+    groups: set[Any] | None = None
+    ids: set[str] | None = None
+
+
+def _entity_names(state: StateViews, positions: Any) -> Iterator[tuple[int, str]]:
+    """(position, event entity name) read from the columns, without decoding any event."""
+    store = state._state.events.store
+    for i in positions:
+        name = store.names[i]
+        yield i, f"{name} #{store.seq[i]}" if store.generated[i] else f"{name} [{store.insert_ids[i]}]"
+
+
+def _state_entities(state: StateViews, scope: _Scope | None = None) -> dict[tuple[str, str], Any]:
+    scope = scope or _Scope()
     entities: dict[tuple[str, str], Any] = {}
-    for event in state.stored_events():
-        entities[("event", event_entity(event))] = state.event_view(event)
+    store = state._state.events.store
+    for i, name in _entity_names(state, state._event_positions(True)):
+        if scope.events is None or name in scope.events:
+            entities[("event", name)] = state.event_view(store.event(i))
     for key, profile in state._state.profiles.items():
-        visible = state._state.identity.profile_visible(key)
-        entities[("profile" if visible else "hidden profile", key)] = profile.properties
+        if scope.profiles is None or key in scope.profiles:
+            visible = state._state.identity.profile_visible(key)
+            entities[("profile" if visible else "hidden profile", key)] = profile.properties
     for (group_key, group_id), profile in state._state.groups.items():
-        entities[("group", f"{group_key}={group_id}")] = profile.properties
+        if scope.groups is None or (group_key, group_id) in scope.groups:
+            entities[("group", f"{group_key}={group_id}")] = profile.properties
     for distinct_id in state._state.seen_ids:
-        entities[("identity", distinct_id)] = {"canonical": state.canonical(distinct_id)}
+        if scope.ids is None or distinct_id in scope.ids:
+            entities[("identity", distinct_id)] = {"canonical": state.canonical(distinct_id)}
     return entities
 
 
+def _changed_scope(a: StateViews, b: StateViews) -> _Scope | None:
+    """What can differ between two states of one project (one shares the other's event columns).
+
+    Events only grow and profiles are replaced, never changed in place, so only new events, events
+    whose user changed and profiles that are not the same object can differ. ``None`` when the
+    states do not share their events (then everything is compared).
+    """
+    sa, sb = a._state, b._state
+    if sa.events.store is not sb.events.store:
+        return None
+    low, high = sorted((len(sa.events), len(sb.events)))
+    store = sa.events.store
+    ids = set(sa.seen_ids) | set(sb.seen_ids) | set(store.distinct_ids[:high])
+    moved = {i for i in ids if (i in sa.seen_ids) != (i in sb.seen_ids) or a.canonical(i) != b.canonical(i)}
+    touched = {name for _, name in _entity_names(a, range(low, high))}
+    if moved:
+        touched |= {name for i, name in _entity_names(a, range(high)) if store.distinct_ids[i] in moved}
+    identity_a, identity_b = sa.identity, sb.identity
+
+    def changed(pa: dict[Any, Any], pb: dict[Any, Any], visibility: bool) -> set[Any]:
+        keys = {k for k in pa.keys() | pb.keys() if pa.get(k) is not pb.get(k)}
+        if visibility:
+            keys |= {k for k in pa.keys() & pb.keys() if identity_a.profile_visible(k) != identity_b.profile_visible(k)}
+        return keys
+
+    return _Scope(touched, changed(sa.profiles, sb.profiles, True), changed(sa.groups, sb.groups, False), moved)
+
+
 def diff_states(a: StateViews, b: StateViews) -> Diff:
-    """Entity-by-entity differences between two simulator states (snapshots or live simulators)."""
-    return diff_entities(_state_entities(a), _state_entities(b))
+    """Entity-by-entity differences between two simulator states (snapshots or live simulators).
+
+    Two states of one project (snapshots of one simulator) are compared on what can have changed
+    between them only, so a diff of two big snapshots costs in proportion to the change.
+    """
+    with paused_gc():
+        scope = _changed_scope(a, b)
+        return diff_entities(_state_entities(a, scope), _state_entities(b, scope))
 
 
 def diff_entities(ea: dict[tuple[str, str], Any], eb: dict[tuple[str, str], Any]) -> Diff:

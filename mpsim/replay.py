@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import html
 import sys
 from array import array
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ._files import read_records
+from ._gc import paused_gc
 from .errors import MpsimError, TransformError
 from .mixpanel import Reply, Simulator
 from .mixpanel.lazy import LazySequence
@@ -226,11 +226,9 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
     target = resolve_project(sim if sim is not None else project, destination)
     sim = target.simulator(now)
     steps = StepList()
-    collecting = gc.isenabled()
     if keep_events is None:
         keep_events = isinstance(events, (list, tuple))  # the caller holds them anyway: a reference is free
-    gc.disable()  # a replay allocates millions of long-lived objects: the cyclic GC would rescan them all
-    try:
+    with paused_gc():  # a replay allocates millions of long-lived objects: the cyclic GC would rescan them all
         for index, message in enumerate(events):
             step = run_step(sim, index, message, destination, now)
             if history:
@@ -238,9 +236,6 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
             elif keep is not None and index >= keep and step.ok:
                 step.keep_outcome_only(keep_event=keep_events)
             steps.append(step)
-    finally:
-        if collecting:
-            gc.enable()
     result = Replay(sim, steps, project=target, destination=destination, now=now)
     target.replay = result
     return result

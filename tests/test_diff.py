@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 import mpsim
 from mpsim.cli import main
 
@@ -113,3 +116,43 @@ def test_cli_diff_and_validate(tmp_path, capsys):
     clean = tmp_path / "clean.jsonl"
     clean.write_text(json.dumps({"$token": "t", "$distinct_id": "u", "$set": {"$first_name": "A"}}))
     assert main(["validate", str(clean), "--now", NOW]) == 0
+
+
+# ---------------------------------------------------------------------- diffs of two states of one project
+_ops = st.lists(st.tuples(st.sampled_from(["event", "merge", "set", "group"]), st.integers(0, 3), st.integers(0, 3)),
+                min_size=1, max_size=12)
+
+
+def _apply(s, op, x, y):
+    from tests.mixpanel.helpers import engage, event, post, post_import
+
+    if op == "event":
+        post_import(s, [event(insert_id=f"i-{y}", distinct_id=f"u{x}", v=x * 10 + y)])
+    elif op == "merge":
+        post_import(s, [event("$merge", distinct_id=None, insert_id=f"m-{x}-{y}",
+                              **{"$distinct_ids": [f"u{x}", f"u{y}"]})])
+    elif op == "set":
+        engage(s, f"u{x}", "$set", {"plan": y})
+    else:
+        post(s, "groups", {"$token": "tok", "$group_key": "company", "$group_id": f"c{x}", "$set": {"n": y}})
+
+
+@settings(max_examples=60, deadline=None)
+@given(_ops, _ops)
+def test_a_diff_of_two_snapshots_looks_only_at_what_changed_and_finds_all_of_it(first, second):
+    from mpsim.diff import _changed_scope, _state_entities, diff_entities
+    from tests.mixpanel.helpers import sim
+
+    s = sim(group_keys=["company"])
+    for op in first:
+        _apply(s, *op)
+    before = s.snapshot()
+    for op in second:
+        _apply(s, *op)
+    after = s.snapshot()
+    assert _changed_scope(before, after) is not None
+    for a, b in ((before, after), (after, before), (before, s), (before, before)):
+        full = diff_entities(_state_entities(a), _state_entities(b))
+        assert [(r.entity, r.id, r.path, r.kind, r.before, r.after) for r in mpsim.diff(a, b)] == \
+            [(r.entity, r.id, r.path, r.kind, r.before, r.after) for r in full]
+    assert len(mpsim.diff(after, after)) == 0

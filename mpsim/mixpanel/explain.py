@@ -276,10 +276,10 @@ DROP_REASONS = {
 def dropped_records(state: StateViews) -> Counter[str]:
     """Records Mixpanel answered but did not keep, counted by reason in words (duplicates included)."""
     counts: Counter[str] = Counter()
-    for exchange in state.log:
-        if not exchange.records and exchange.status >= 400:
-            counts[f"whole request refused with HTTP {exchange.status}"] += 1
-        for record in exchange.records:
+    for status, records in state._state.log.unstored():  # requests whose records were all stored say nothing
+        if not records and status >= 400:
+            counts[f"whole request refused with HTTP {status}"] += 1
+        for record in records:
             if not record.ok:
                 where = f"{record.field}: " if record.field else ""
                 counts[f"rejected as invalid ({where}{record.message})"] += 1

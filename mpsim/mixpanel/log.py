@@ -10,7 +10,7 @@ are bounded by ``body_bytes``. Reading gives :class:`Exchange` records, built on
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,6 +152,13 @@ class RequestLog(LazySequence[Exchange]):
         seq = self.dropped + position + 1
         return Exchange(seq, self._received[position], dict(self._summaries[position]), self._status[position],
                         self._replies[position], _records(self._fates[position]), self._bodies.get(seq))
+
+    def unstored(self) -> Iterator[tuple[int, list[RecordResult]]]:
+        """``(status, records)`` of each request not all of whose records were stored (the rest are skipped unread)."""
+        for status, fates in zip(self._status, self._fates, strict=True):
+            if fates is None or type(fates) is str or isinstance(fates, _AllStored):
+                continue
+            yield status, list(fates)
 
     def copy(self) -> RequestLog:
         out = RequestLog(self.limit, bodies=self.bodies, body_bytes=self.body_bytes)

@@ -100,9 +100,15 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             request = WireRequest(self.command, self._url(), dict(self.headers.items()), body)
+        except OSError:  # a client that stopped sending its body (timeout) or went away: let it go
+            self.close_connection = True
+            return
         except (BadRequest, ValueError) as exc:
             self.close_connection = True
-            self._write(Reply.of_json(400, {"error": str(exc), "status": 0}))
+            try:
+                self._write(Reply.of_json(400, {"error": str(exc), "status": 0}))
+            except OSError:
+                pass
             return
         if "x-forwarded-for" not in request.headers:
             request.headers["x-forwarded-for"] = self.client_address[0]
@@ -111,7 +117,10 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug in mpsim: answer, keep it, keep serving
             self.server.errors.append("".join(traceback.format_exception(exc)))
             reply = Reply.of_json(500, {"error": f"mpsim internal error: {type(exc).__name__}: {exc}", "status": 0})
-        self._write(reply)
+        try:
+            self._write(reply)
+        except OSError:  # the client went away before reading its answer
+            self.close_connection = True
 
     def _write(self, reply: Reply) -> None:
         data = reply.body.encode("latin-1" if reply.content_type == "image/gif" else "utf-8")
@@ -166,6 +175,13 @@ class _Server(ThreadingHTTPServer):
         self.errors: list[str] = []
         self.tls = tls
         self.scheme = "https" if tls is not None else "http"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Connection trouble (resets, timeouts) is the client's business; anything else is kept, not printed."""
+        kind = sys.exc_info()[0]
+        if kind is not None and issubclass(kind, OSError):
+            return
+        self.errors.append(traceback.format_exc())
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         """With TLS, shake hands in the connection's own thread (a slow client never blocks accept)."""

@@ -7,15 +7,17 @@ snapshots) the same way to look at them: pandas tables for notebooks and dicts f
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from .._gc import paused_gc
 from .columns import EventsView
 from .events import StoredEvent
 from .identity import DEVICE_PREFIX, Identity, LegacyIdentity, OriginalIdentity, Refusal, SimplifiedIdentity
+from .lazy import LazySequence
 from .log import Exchange, RecordResult, RequestLog
 from .profiles import Profile
 
@@ -103,6 +105,21 @@ def _id_argument(value: Any, name: str = "distinct_id") -> str:
     raise TypeError(f"{name} must be a string (or a number), not {type(value).__name__}")
 
 
+class _StoredEvents(LazySequence[StoredEvent]):
+    """Events at given positions of a store, decoded when read."""
+
+    item_name = "event"
+
+    def __init__(self, store: Any, positions: list[int]) -> None:
+        self._store, self._positions = store, positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def _item(self, index: int) -> StoredEvent:
+        return self._store.event(self._positions[index])
+
+
 class StateViews:
     """Read access shared by the simulator and its snapshots."""
 
@@ -154,6 +171,10 @@ class StateViews:
         column = islice(events.store.distinct_ids, len(events))
         return [events[i] for i, distinct_id in enumerate(column) if distinct_id in wanted]
 
+    def event_sequence(self, *, deduplicate: bool = True) -> Sequence[StoredEvent]:
+        """Like :meth:`stored_events`, but each event is decoded only when read (head/tail views of big projects)."""
+        return _StoredEvents(self._state.events.store, self._event_positions(deduplicate))
+
     def _event_positions(self, deduplicate: bool) -> list[int]:
         events = self._state.events
         if not deduplicate:
@@ -168,7 +189,8 @@ class StateViews:
         if key not in cache:
             for old in [k for k in cache if k[0] == name]:
                 del cache[old]
-            cache[key] = make()
+            with paused_gc():  # views of big projects make many objects that all survive
+                cache[key] = make()
         return cache[key]
 
     def event_view(self, event: StoredEvent) -> dict[str, Any]:

@@ -451,7 +451,7 @@ def state_body_html(state: StateViews, *, max_rows: int = MAX_ROWS) -> str:
     summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in state.summary().items())
     parts = [f"<p><b>{html.escape(type(state).__name__)}</b> ({html.escape(state.identity_merge)} ID merge): "
              f"{html.escape(summary)}</p>"]
-    events = state.stored_events()
+    events = state.event_sequence()  # decoded row by row: only the head and tail shown are read
     if events:
         parts.append("<h4>Events</h4>" + table_html(Table(EventRows.columns, EventRows(state, events)),
                                                     max_rows=max_rows))

@@ -196,3 +196,17 @@ def test_serve_rejects_bad_arguments_by_name():
         mpsim.serve(port=70000)
     with pytest.raises(TypeError, match="sim"):
         mpsim.serve("not a simulator")  # type: ignore[arg-type]
+
+
+def test_a_client_that_stops_sending_its_body_is_let_go_quietly(monkeypatch, capsys):
+    monkeypatch.setattr("mpsim.mixpanel.server._Handler.timeout", 0.3)
+    with mpsim.serve(mpsim.Simulator()) as server:
+        with socket.create_connection((server.host, server.port), timeout=5) as sock:
+            sock.sendall(b"POST /track HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"event\"")
+            assert sock.recv(100) == b""  # closed after the idle timeout, no answer owed
+        with socket.create_connection((server.host, server.port), timeout=5) as sock:  # reset mid-answer
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.sendall(b"GET /_mpsim/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert requests.get(server.url + "/_mpsim/health", timeout=5).status_code == 200
+        assert server.errors == []
+    assert "Traceback" not in capsys.readouterr().err

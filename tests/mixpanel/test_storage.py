@@ -184,3 +184,19 @@ def test_cli_dropped_lines_follow_the_log_past_lightened_steps():
     events = [track(0), track(1), {"type": "track", "userId": "u"}]  # the last is rejected (no event name)
     lines = _dropped(mpsim.replay(iter(events), {"token": "tok"}, now=NOW_S, keep=0), 0)
     assert len(lines) == 1 and lines[0].startswith("event 3 (track) → /import") and "rejected by Mixpanel" in lines[0]
+
+
+def test_event_sequence_reads_like_stored_events_without_decoding_all():
+    s = sim()
+    post_import(s, [event(insert_id="a", v=1), event(insert_id="b"), event(insert_id="a", v=2)])
+    lazy = s.event_sequence()
+    assert len(lazy) == 2 and list(lazy) == s.stored_events() and lazy[-1] == s.stored_events()[-1]
+    assert list(s.event_sequence(deduplicate=False)) == s.stored_events(deduplicate=False)
+
+
+def test_dropped_counts_read_only_requests_with_unstored_records():
+    s = sim()
+    post_import(s, [event(insert_id="a"), event(insert_id="b", time="bad")], strict=True)
+    post_import(s, [event(insert_id="c")])
+    assert [(status, [r.ok for r in records]) for status, records in s._state.log.unstored()] == [(400, [True, False])]
+    assert any("properties.time" in reason for reason in s.dropped())
