@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 
 from ._files import Item, kind_name, read_json, read_records
 from ._input_kinds import wrong_kind
-from .cli_text import article, capped, count, findings_by_rule, plural, ranges, severity_counts
 from .errors import MpsimError, TransformError
+from .wording import article, capped, count, findings_by_rule, plural, ranges, severity_counts
 
 
 def _records(path: str, what: str) -> list[Item]:
@@ -341,6 +341,7 @@ def _listening(host: str, port: int) -> Iterator[None]:
     import socket
 
     try:
+        socket.getaddrinfo(host, None)  # before the server warns about the host it will not get
         yield
     except socket.gaierror:
         raise MpsimError(f"unknown host {host!r}: give a name or address of this machine, such as 127.0.0.1") from None

@@ -171,8 +171,10 @@ class Replay:
 
     def summary_lines(self) -> list[str]:
         """The replay in a few lines: counts, the project note when it was assumed, findings."""
-        lines = [f"{len(self.steps)} events replayed, {sum(s.request_count for s in self.steps)} requests, "
-                 f"{len(self.transform_errors)} transform errors, {len(self.rejected)} rejected by Mixpanel."]
+        from .wording import count
+
+        lines = [f"{count(len(self.steps), 'event')} replayed, {count(sum(s.request_count for s in self.steps), 'request')}"
+                 f", {count(len(self.transform_errors), 'transform error')}, {len(self.rejected)} rejected by Mixpanel."]
         if self.project is not None and self.project.note:
             lines.append(self.project.note)
         from .mixpanel.explain import dropped_lines

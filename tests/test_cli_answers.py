@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mpsim
-from mpsim import cli_text
+from mpsim import wording as cli_text
 from mpsim.cli import main
 from mpsim.replay import read_events
 
@@ -204,7 +204,7 @@ BAD_INPUTS = {
                           "must hold one JSON object"),
     "bad-now": (["transform", "{f}", "--now", "yesterday"], lambda p: p.write_text("{}"), "argument --now: 'yesterday'"),
     "port-range": (["serve", "--port", "70000"], None, "argument --port: 70000 is out of range"),
-    "unknown-host": (["serve", "--host", "no-such-host.invalid", "--port", "0"], None, "unknown host"),
+    "unknown-host": (["serve", "--host", "no-such-host.invalid", "--port", "0", "--token", "t"], None, "unknown host"),
     "bundle-now": (["repro", "{f}"], lambda p: p.write_text(json.dumps(_bundle(now="soon"))), "'now' must be"),
     "bundle-fix-config": (["repro", "{f}"], lambda p: p.write_text(json.dumps(_bundle(fix={"config": 5}))),
                           "'fix.config' must be an object"),

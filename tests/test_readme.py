@@ -25,6 +25,6 @@ def test_readme_examples_run_and_print_what_they_say():
     printed = out.getvalue()
     for block in python_blocks():
         for comment in re.findall(r"^# (.+)$", block, flags=re.M):
-            if comment.startswith(("engage", "import", "[0]", "WARNING", "Ada", "project settings", "u1 {", "1 events",
-                                       "Anonymous id", "'mum' and")):
+            if comment.startswith(("engage", "import", "[0]", "WARNING", "Ada", "project settings", "u1 {", "1 event ",
+                                   "u1 2 1", "Anonymous id", "'mum' and")):
                 assert comment.split(" ...")[0].split("…")[0].strip() in printed.replace("\n", " "), comment

@@ -1,5 +1,5 @@
-"""How the command line words its answers: counts with the right plural, findings grouped by rule,
-record numbers as ranges, tables capped to their head and tail.
+"""How mpsim words its answers (the CLI and text summaries): counts with the right plural, findings
+grouped by rule, record numbers as ranges, tables capped to their head and tail.
 
 The CLI leads with the answer (what is wrong, what Mixpanel holds) and keeps details for
 ``--verbose``; these helpers are that wording, in one place, so every command reads the same.
