@@ -277,3 +277,16 @@ def test_transform_batch_leaves_the_garbage_collector_as_it_found_it():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_token_object_without_primitive_value_crashes_where_the_credential_is_built():
+    # The /import Authorization is Basic base64(`${token}:`): a token object whose own toString is
+    # not a function throws there, so track crashes; identify crashes when it sends $merge.
+    config = {"token": {"toString": "x"}}
+    with pytest.raises(mpsim.TransformationCrash, match="Cannot convert object to primitive value"):
+        mpsim.transform({"type": "track", "event": "e", "userId": "u", "timestamp": TS}, config, now=NOW)
+    with pytest.raises(mpsim.TransformationCrash, match="Cannot convert object to primitive value"):
+        mpsim.transform({"type": "identify", "userId": "u", "anonymousId": "a", "timestamp": TS}, config, now=NOW)
+    # Without an /import request there is nothing to build: the $set goes out.
+    (only,) = mpsim.transform({"type": "identify", "userId": "u", "timestamp": TS}, config, now=NOW)
+    assert only.path == "engage"

@@ -15,6 +15,7 @@ from .._dates import js_date_ms as date_ms
 from .._dates import to_iso
 from .._js import (
     UNDEFINED,
+    JSError,
     _compact_encoder,
     dumps,
     get_path,
@@ -66,6 +67,8 @@ class Settings:
     import_auth: tuple[str, dict[str, Any]] | None
     #: ``propIncrements`` property names (only strings can equal a property key), or None when not a list
     increments: frozenset[str] | None = None
+    #: the JavaScript error building the /import credential throws (a token object with no string value)
+    import_error: str | None = None
 
     @classmethod
     def from_destination(cls, destination: Any) -> Settings:
@@ -100,13 +103,18 @@ class Settings:
         base = RESIDENCY_HOSTS.get(residency, US_HOST) if isinstance(residency, str) else US_HOST
         strict = truthy(config.get("strictMode", UNDEFINED))
         increments = config.get("propIncrements")
+        try:
+            import_auth, import_error = _import_auth(config, strict), None
+        except JSError as exc:
+            import_auth, import_error = None, exc.message
         return cls(
             config=config,
             token=token,
             simplified=config.get("identityMergeApi") == "simplified",
             base_url=base,
             strict=strict,
-            import_auth=_import_auth(config, strict),
+            import_auth=import_auth,
+            import_error=import_error,
             # JavaScript's `includes` compares strictly: a number never names the key "5".
             increments=frozenset(item["property"] for item in increments
                                  if type(item) is dict and type(item.get("property")) is str)
@@ -356,6 +364,8 @@ def map_fields(source: Any, table: Table, into: dict[str, Any]) -> dict[str, Any
 def import_request(event: Event, records: list[dict[str, Any]], texts: list[str] | None = None,
                    user_id: Any = None) -> Request:
     settings = event.settings
+    if settings.import_error is not None:
+        raise TransformationCrash(settings.import_error)
     if settings.import_auth is None:
         raise TransformationCrash(msgs.NO_IMPORT_CREDENTIALS)
     auth, params = settings.import_auth

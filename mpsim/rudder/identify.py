@@ -64,7 +64,7 @@ def identify(event: Event) -> list[Request]:
     out.append(profile_request(event, "engage", profile))
 
     if (not settings.simplified and truthy(event.user_id) and truthy(event.anonymous_id)
-            and settings.import_auth is not None):
+            and (settings.import_auth is not None or settings.import_error is not None)):
         merge = {"event": "$merge", "properties": strip_undefined(
             {"$distinct_ids": [event.user_id, event.anonymous_id], "token": settings.token})}
         out.append(import_request(event, [merge]))
