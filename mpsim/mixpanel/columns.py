@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from array import array
+from collections.abc import Sequence
 from typing import Any
 
 from .events import StoredEvent
@@ -152,7 +153,7 @@ class EventsView(LazySequence[StoredEvent]):
         """Changes whenever the events seen through this view change (for caches)."""
         return (id(self.store), self._length)
 
-    def dedup_positions(self) -> list[int]:
+    def dedup_positions(self) -> Sequence[int]:
         """Positions of the events Mixpanel's query view shows (spec §3).
 
         Duplicates share ``(event, distinct_id, time, $insert_id)``; the most recently ingested copy
@@ -160,14 +161,21 @@ class EventsView(LazySequence[StoredEvent]):
         """
         s = self.store
         n = self._length
+        generated = s.generated
+        seen: set[str] = set()
+        for i, insert_id in enumerate(s.insert_ids[:n]):  # first, cheaply: does any $insert_id repeat?
+            if not generated[i]:
+                if insert_id in seen:
+                    break
+                seen.add(insert_id)
+        else:
+            return range(n)  # no duplicates: the common case, without a key per event
+        del seen
         keys = list(zip(s.names[:n], s.distinct_ids[:n], s.times[:n], s.insert_ids[:n], strict=True))
         latest: dict[Any, int] = {}
-        generated = s.generated
         for i, key in enumerate(keys):
             if not generated[i]:
                 latest[key] = i
-        if len(latest) + generated[:n].count(1) == n:
-            return list(range(n))  # no duplicates: the common case
         out = []
         placed: set[Any] = set()
         for i, key in enumerate(keys):

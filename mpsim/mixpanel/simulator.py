@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import inspect
@@ -617,6 +616,7 @@ def to_wire(request: Request) -> WireRequest:
         head = WireRequest(request.method, url, dict(request.headers))
         if key is not None and len(_WIRE_HEADS) < _WIRE_HEADS_LIMIT:
             _WIRE_HEADS[key] = head
-    wire = copy.copy(head)  # shares the head's parsed headers and query: handlers only read them
+    wire = WireRequest.__new__(WireRequest)  # the head's fields, parsed headers and query shared: handlers read them
+    wire.__dict__.update(head.__dict__)
     wire.body = request.body_text().encode("utf-8")
     return wire

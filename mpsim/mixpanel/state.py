@@ -110,7 +110,7 @@ class _StoredEvents(LazySequence[StoredEvent]):
 
     item_name = "event"
 
-    def __init__(self, store: Any, positions: list[int]) -> None:
+    def __init__(self, store: Any, positions: Sequence[int]) -> None:
         self._store, self._positions = store, positions
 
     def __len__(self) -> int:
@@ -175,10 +175,10 @@ class StateViews:
         """Like :meth:`stored_events`, but each event is decoded only when read (head/tail views of big projects)."""
         return _StoredEvents(self._state.events.store, self._event_positions(deduplicate))
 
-    def _event_positions(self, deduplicate: bool) -> list[int]:
+    def _event_positions(self, deduplicate: bool) -> Sequence[int]:
         events = self._state.events
         if not deduplicate:
-            return list(range(len(events)))
+            return range(len(events))
         return self._cached("dedup", events.dedup_positions)
 
     def _cached(self, name: str, make: Any) -> Any:
