@@ -9,7 +9,7 @@ so that ``now=time.time()`` is today and not 1970-01-21.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from .errors import MpsimError
@@ -18,6 +18,7 @@ from .errors import MpsimError
 SECONDS_LIMIT = 1e10
 #: ECMAScript's valid range of dates (±100,000,000 days), which every later step can represent
 _MAX_MS = 8.64e15
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class TimeArgumentError(MpsimError, ValueError):
@@ -46,9 +47,10 @@ def epoch_ms(value: Any, name: str = "now") -> float:
     result: float | None = None
     if isinstance(value, datetime):
         moment = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-        result = moment.timestamp() * 1000
+        # exact integer microseconds, not timestamp() * 1000 (a float that can land just below a whole ms)
+        result = ((moment - _EPOCH) // timedelta(microseconds=1)) / 1000
     elif isinstance(value, date):
-        result = datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp() * 1000
+        result = ((datetime(value.year, value.month, value.day, tzinfo=timezone.utc) - _EPOCH) // timedelta(days=1)) * 86_400_000
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         if math.isfinite(value):
             result = _number_ms(float(value))

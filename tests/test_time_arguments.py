@@ -88,3 +88,10 @@ def test_public_calls_accept_each_form(now):
 def test_public_calls_refuse_unreadable_now(call):
     with pytest.raises(TimeArgumentError, match="now must be a datetime.*'soon'"):
         call()
+
+
+def test_a_datetime_reads_as_exact_milliseconds():
+    # Regression: timestamp() * 1000 gave 2148595200008.9998 for this moment (a whole ms read one below).
+    moment = datetime(2038, 2, 1, 0, 0, 0, 9000, tzinfo=timezone.utc)
+    assert epoch_ms(moment) == 2148595200009
+    assert epoch_ms(moment.date()) == 2148595200000
