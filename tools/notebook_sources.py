@@ -239,6 +239,70 @@ print("profiles with $firstName:", profiles["$firstName"].notna().sum(), "| with
 ]
 
 
+NOTEBOOKS["06-test-your-instrumentation-end-to-end"] = [
+    md("# Test your instrumentation end to end\n\n"
+       "Your app's events come from RudderStack's SDKs and pass RudderStack's data plane before the Mixpanel "
+       "destination sees them: write keys, missing ids, the `integrations` object, duplicate messageIds, consent "
+       "and clock skew are all decided there. mpsim runs a local data plane next to its simulated Mixpanel, so "
+       "you can point your real SDK at it, click through the app, and read what Mixpanel ends up holding — and "
+       "why an event did not get there.\n\n"
+       "1. start the server with your Mixpanel destination (`rudder=`) and a write key;\n"
+       "2. point the SDK at `server.url` (the data plane URL);\n"
+       "3. use the app;\n"
+       "4. read Mixpanel's state and the data plane's log."),
+    code('''import mpsim
+from datetime import datetime, timezone
+
+NOW = "2024-03-02T10:00:00Z"          # the server's clock (frozen, so this notebook reads the same every run)
+destination = {"Config": {"token": "MY_TOKEN", "identityMergeApi": "simplified"}}
+sim = mpsim.Simulator(token="MY_TOKEN", identity_merge="simplified", now=NOW)
+server = mpsim.serve(sim, rudder=destination, write_key="WRITE_KEY")
+print(server.rudder.write_key, "→ data plane at server.url")'''),
+    md("## Point the SDK at it\n\n"
+       "Any RudderStack SDK takes the data plane URL. Here the app is a Python backend using `rudder-sdk-python`, "
+       "unchanged; in a web page it is\n\n"
+       "```js\nrudderanalytics.load(\"WRITE_KEY\", DATA_PLANE_URL, { configUrl: DATA_PLANE_URL });\n```\n\n"
+       "(`configUrl` makes the JS SDK v3 load its source config from mpsim too; the npm `/bundled` build needs "
+       "nothing from a CDN). For the Node SDK: `new Analytics(\"WRITE_KEY\", { dataPlaneUrl })`."),
+    code('''from rudderstack.analytics.client import Client
+
+app = Client("WRITE_KEY", host=server.url, sync_mode=True, max_retries=0)
+at = lambda minute: datetime(2024, 3, 2, 9, minute, tzinfo=timezone.utc)   # the device's clock
+
+app.page(anonymous_id="anon-7", name="Pricing", properties={"path": "/pricing"}, timestamp=at(50), message_id="m1")
+app.identify("user-42", {"email": "ada@example.com", "name": "Ada Lovelace"}, anonymous_id="anon-7",
+             timestamp=at(52), message_id="m2")
+app.track("user-42", "Order Completed", {"revenue": 30}, anonymous_id="anon-7", timestamp=at(53), message_id="m3")
+# three mistakes people make
+app.track("user-42", "Coupon Applied", anonymous_id="anon-7", integrations={"All": False, "MP": True},
+          timestamp=at(54), message_id="m4")                                     # "MP" is not "Mixpanel"
+app.track("user-42", "Order Completed", {"revenue": 30}, anonymous_id="anon-7", timestamp=at(55),
+          message_id="m3")                                                        # a reused messageId
+try:
+    Client("WRONG_KEY", host=server.url, sync_mode=True, max_retries=0).track("user-42", "Signed Up")
+except Exception as error:                                                        # a wrong write key
+    print("the SDK was told:", error)'''),
+    md("## What Mixpanel holds\n\nThe anonymous page view, the identify and the order are one user; the "
+       "profile has the traits; the Python SDK's own `timestamp` is kept (JS and Node events get "
+       "`receivedAt − (sentAt − originalTimestamp)` instead)."),
+    code('''print(sim.summary())
+print(sim.events[["event", "distinct_id", "time"]].to_string(index=False))
+print({k: v for k, v in sim.profile("user-42").items() if not k.startswith("$last")})'''),
+    md("## What did not reach Mixpanel, and why\n\nThe SDK got `200 ok` for the two silent drops: the data "
+       "plane answers before it filters. Every drop is recorded with its gate and reason."),
+    code('''print("\\n".join(server.rudder.lines()))'''),
+    code('''print(server.rudder.drops_frame()[["gate", "reason", "status", "message_id", "detail"]].to_string(index=False))'''),
+    code('''for finding in server.rudder.findings():
+    print(finding.rule, "—", finding.fix)'''),
+    code('''print("\\n".join(server.rudder.trail("m4")))
+print()
+print("\\n".join(server.rudder.trail("m3")))'''),
+    md("## Then stop the server\n\nFrom the command line the same data plane is\n\n"
+       "```bash\nmpsim serve --rudder DEST.json --write-key WRITE_KEY    # data plane URL: http://127.0.0.1:8080\n```"),
+    code('''server.stop()'''),
+]
+
+
 def main() -> None:
     out = Path(__file__).resolve().parents[1] / "notebooks"
     for name, cells in NOTEBOOKS.items():

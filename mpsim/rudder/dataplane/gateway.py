@@ -167,9 +167,14 @@ def _info(path: str) -> Reply:
 def _source_config(plane: DataPlane, request: WireRequest) -> Reply:
     """What the JS SDK v3 loads before it sends anything (spec §5.1): the source, with no device-mode destinations."""
     key = basic_write_key(request) or request.query.get("writeKey") or ""
+    exchange = _exchange(plane, request, key)
     if not plane.accepts_key(key):
-        return Reply.of_json(400, {"message": "Invalid write key"})
-    return Reply.of_json(200, plane.source_config(key))
+        drop = Drop("gateway", "write key", "source config refused: invalid write key (the JS SDK stops here and "
+                    "sends no events)", 400, exchange.seq)
+        exchange.drops.append(drop)
+        plane.drops.append(drop)
+        return _finish(plane, exchange, Reply.of_json(400, {"message": "Invalid write key"}))
+    return _finish(plane, exchange, Reply.of_json(200, plane.source_config(key)))
 
 
 def _exchange(plane: DataPlane, request: WireRequest, key: str | None) -> GatewayExchange:

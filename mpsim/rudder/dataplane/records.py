@@ -53,9 +53,14 @@ class GatewayExchange:
     @property
     def line(self) -> str:
         """One log line: ``POST /v1/batch 200 ok — 3 of 3 stored``."""
-        text = f"{self.method} {self.path} {self.status} {self.answer.strip()!r}"
-        if self.events or self.status != 200:
+        answer = self.answer.strip()
+        if answer.startswith("{"):
+            answer = "{…}"  # JSON (the source config, health)
+        text = f"{self.method} {self.path} {self.status} {answer if answer.startswith('{') else repr(answer)}"
+        if self.events:
             text += f" — {self.stored} of {self.events} stored"
+        elif self.status >= 400 and self.path != "/sourceConfig/":
+            text += " — nothing stored"
         if self.size is not None and self.status == 413:
             text += f" ({self.size} bytes decompressed)"
         if self.library:

@@ -1,0 +1,29 @@
+"""Where RudderStack's JavaScript SDKs are: ``tests/rudder_sdks`` (installed by ``.ci/setup.d/npm-rudder.sh``)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+SDK_DIR = Path(__file__).resolve().parent.parent / "rudder_sdks"
+NODE_MODULES = SDK_DIR / "node_modules"
+JS_SDK = NODE_MODULES / "@rudderstack" / "analytics-js" / "dist" / "npm" / "modern" / "bundled" / "esm" / "index.mjs"
+NODE_SDK = NODE_MODULES / "@rudderstack" / "rudder-sdk-node"
+
+
+def need_node_sdk() -> str:
+    """The node executable, or skip saying what is missing."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (apt-get install nodejs npm)")
+    if not NODE_SDK.exists():
+        pytest.skip("@rudderstack/rudder-sdk-node is not installed (cd tests/rudder_sdks && npm ci)")
+    return node
+
+
+def need_js_sdk() -> Path:
+    if not JS_SDK.exists():
+        pytest.skip("@rudderstack/analytics-js is not installed (cd tests/rudder_sdks && npm ci)")
+    return JS_SDK
