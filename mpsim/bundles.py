@@ -40,6 +40,11 @@ class BundleError(MpsimError):
     """A bundle file that cannot be used, with the reason."""
 
 
+def _quoted(value: Any) -> str:
+    """A value as JSON for reading: 'Project Settings → Group Keys', not '\\u2192'."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 @dataclass
 class Outcome:
     """One expectation, checked."""
@@ -80,7 +85,7 @@ class Report:
             lines.append(f"  {run.label}:")
             for o in run.outcomes:
                 mark = "met    " if o.met else "NOT MET"
-                detail = "" if o.met else f" (actual: {json.dumps(o.actual, default=str)})"
+                detail = "" if o.met else f" (actual: {_quoted(o.actual)})"
                 lines.append(f"    {mark} {o.text}{detail}")
         met = sum(o.met for run in self.runs for o in run.outcomes)
         total = sum(len(run.outcomes) for run in self.runs)
@@ -94,7 +99,7 @@ class Report:
                  f"<p>{html.escape(self.bundle.get('description', ''))}</p>"]
         for run in self.runs:
             rows = "".join(f"<li>{badge('✔ met' if o.met else '✘ not met', 'ok' if o.met else 'error')} "
-                           f"{html.escape(o.text)}{'' if o.met else ' — actual: ' + html.escape(json.dumps(o.actual, default=str))}</li>"
+                           f"{html.escape(o.text)}{'' if o.met else ' — actual: ' + html.escape(_quoted(o.actual))}</li>"
                            for o in run.outcomes)
             parts.append(f"<b>{html.escape(run.label)}</b><ul>{rows}</ul>")
         return output_html("".join(parts), "bundle")
@@ -200,10 +205,10 @@ def _dropped(run: Replay, e: dict[str, Any]) -> tuple[bool, Any]:
 EXPECTATIONS: dict[str, tuple[Callable[[Replay, dict[str, Any]], tuple[bool, Any]], Callable[[dict[str, Any]], str]]] = {
     "profile": (_profile, lambda e: f"profile {e['profile']} " + (
         ("exists" if e["exists"] else "does not exist") if "exists" in e else
-        f"has no {e['property']}" if e.get("absent") else f"has {e['property']} = {json.dumps(e['equals'])}")),
+        f"has no {e['property']}" if e.get("absent") else f"has {e['property']} = {_quoted(e['equals'])}")),
     "group": (_group, lambda e: f"group {e['group'][0]}={e['group'][1]} " + (
         "exists" if "property" not in e else f"has no {e['property']}" if e.get("absent")
-        else f"has {e['property']} = {json.dumps(e['equals'])}")),
+        else f"has {e['property']} = {_quoted(e['equals'])}")),
     "same_user": (_same_user, lambda e: f"{', '.join(e['same_user'])} are one user"),
     "different_users": (_different_users, lambda e: f"{', '.join(e['different_users'])} are different users"),
     "events": (_events, lambda e: f"{e['events']} {e['event'] + ' ' if 'event' in e else ''}event(s)"
@@ -215,13 +220,13 @@ EXPECTATIONS: dict[str, tuple[Callable[[Replay, dict[str, Any]], tuple[bool, Any
     "transform_error": (_transform_error, lambda e: f"RudderStack refuses an event: {e['transform_error']}"),
     "no_transform_errors": (_no_transform_errors, lambda e: "RudderStack refuses no event"),
     "explain": (_explain, lambda e: f"explain({', '.join(map(repr, e['explain'] if isinstance(e['explain'], list) else [e['explain']]))}) "
-                f"says {json.dumps(e['contains'])}"),
+                f"says {_quoted(e['contains'])}"),
     "explain_profile": (_explain_profile, lambda e: f"explain_profile({e['explain_profile']!r}"
-                        + (f", {e['property']!r}" if "property" in e else "") + f") says {json.dumps(e['contains'])}"),
+                        + (f", {e['property']!r}" if "property" in e else "") + f") says {_quoted(e['contains'])}"),
     "dropped": (_dropped, lambda e: (f"{e['count']} record(s)" if "count" in e else "records") +
-                f" dropped for a reason naming {json.dumps(e['dropped'])}"),
+                f" dropped for a reason naming {_quoted(e['dropped'])}"),
     "finding": (_finding, lambda e: f"validation {'does not find' if e.get('absent') else 'finds'} {e['finding']}"
-                + (f" naming {json.dumps(e['contains'])}" if "contains" in e else "")),
+                + (f" naming {_quoted(e['contains'])}" if "contains" in e else "")),
 }
 
 

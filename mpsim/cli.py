@@ -6,6 +6,7 @@ import argparse
 import errno
 import json
 import os
+import shlex
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -230,6 +231,24 @@ def _project_arg(args: argparse.Namespace, config: Any) -> dict[str, Any] | None
     return project
 
 
+# the options of `mpsim validate` that change its findings (the same names on `simulate` where it has them)
+VALIDATE_CONTEXT_FLAGS = ("--endpoint", "--config", "--token", "--project", "--identity-merge", "--group-keys", "--now")
+
+
+def _validate_command(args: argparse.Namespace, path: str) -> str:
+    """The `mpsim validate` line that checks the same data against the same destination and project.
+
+    The "--verbose lists each finding" hint must give the findings just shown: without --config or
+    --project the same file gives other findings (or none).
+    """
+    words = ["mpsim", "validate", path]
+    for flag in VALIDATE_CONTEXT_FLAGS:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value is not None:
+            words += [flag, f"{value:.0f}" if isinstance(value, float) and value.is_integer() else str(value)]
+    return shlex.join(words)
+
+
 def _replay_with_progress(events: list[Any], config: Any, now: Any, project: Any) -> Any:
     from tqdm import tqdm
 
@@ -252,7 +271,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         project = Simulator.from_snapshot(args.resume, **(project or {}))
         log_start = len(project.log)
     result = _replay_with_progress(events, config, args.now, project)
-    command = f"mpsim validate {args.events}" + (f" --config {args.config}" if args.config else "")
+    command = _validate_command(args, args.events)
     _print_story(result, result.findings, args.events_rows, log_start, command=command, numbering=_numbering(items))
     if args.save:
         _save(result.sim, args.save)
@@ -359,7 +378,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for line in findings_by_rule(list(findings), verbose=args.verbose, per_rule=args.limit, **_numbering(records)):
             print(line)
         if not args.verbose:
-            print(f"\n(mpsim validate {args.file} --verbose lists each finding with its path and fix)")
+            print(f"\n({_validate_command(args, args.file)} --verbose lists each finding with its path and fix)")
     errors = len(findings.errors)
     if errors:
         print(f"\nExit 1: {count(errors, 'error')} — Mixpanel or RudderStack would reject or drop this data.")
@@ -380,8 +399,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     values = []
     for path in (args.a, args.b):
-        items = [item.value for item in _records(path, "file")]
-        values.append(items[0] if len(items) == 1 else items)
+        items = _records(path, "file")
+        # a file holding one value is that value; a JSON array (even of one item, as `mpsim transform`
+        # prints for an event that makes one request) stays a list, so it compares with other arrays
+        whole = len(items) == 1 and not items[0].where.startswith("item ")
+        values.append(items[0].value if whole else [item.value for item in items])
     a, b = values
     states = [is_saved_state(v) for v in (a, b)]
     if all(states):
@@ -562,6 +584,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mpsim: interrupted", file=sys.stderr)
         return 130
+    except ImportError as exc:
+        # an optional dependency that is not installed (`serve --tls` without trustme): the message says
+        # what to install; it is not a bug in mpsim
+        print(f"mpsim: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - a bug of ours still gets one line, and the way to see more
         if os.environ.get("MPSIM_TRACEBACK"):
             raise

@@ -145,7 +145,7 @@ def test_a_failed_action_marks_every_shown_tab_out_of_date_until_the_next_succes
     pg.send_button.click()
     assert "not valid JSON" in pg.error.value
     for index, name in enumerate(TABS):
-        if name == "Settings change":  # never filled: nothing to mark
+        if name in ("Settings change", "Explain"):  # never filled: nothing to mark
             assert pg.outputs[name].value == "" and pg.tabs.get_title(index) == name
             continue
         assert pg.tabs.get_title(index) == f"{STALE_MARK}{name}"
@@ -259,3 +259,54 @@ def test_cheap_event_reads_match_the_stored_events():
         assert state.events_from(3) == everything[3:] and state.events_from(-5) == everything
         assert state.events_of({"u1"}) == [e for e in everything if e.distinct_id == "u1"]
     assert snapshot.event_copies() == sim.event_copies() - 1
+
+
+def test_without_a_project_the_status_says_it_was_assumed_from_the_destination():
+    pg = app()
+    pg.events_input.value = json.dumps(IDENTIFY)
+    pg.form["token"].value = "tok"
+    pg.send_button.click()
+    assert "project settings assumed from the destination: original ID merge" in pg.status.value
+
+
+def test_a_given_project_keeps_its_mode_and_the_mismatch_is_a_finding():
+    # The ticket behind issue 8: the project was switched to Simplified, the destination left on Original.
+    pg = app(project={"token": "tok", "identity_merge": "simplified"})
+    pg.events_input.value = json.dumps(IDENTIFY)
+    pg.form["token"].value = "tok"
+    pg.send_button.click()
+    assert pg.sim.identity_merge == "simplified"  # not switched to the destination's Original
+    assert "assumed" not in pg.status.value
+    assert "identity-merge-mismatch" in pg.outputs["Findings"].value
+    pg.reset_button.click()
+    assert pg.sim.identity_merge == "simplified"
+
+
+def test_explain_tab_shows_why_ids_are_one_user():
+    pg = app()
+    pg.events_input.value = "\n".join(json.dumps(e) for e in (IDENTIFY, TRACK))
+    pg.form["token"].value = "tok"
+    pg.send_button.click()
+    pg.explain_input.value = f"u1, {UUID}"
+    pg.explain_button.click()
+    shown = pg.outputs["Explain"].value
+    assert pg.error.value == "" and "u1" in shown and UUID in shown and "$merge" in shown
+    assert pg.tabs.selected_index == TABS.index("Explain")
+    pg.explain_input.value = "u1"
+    pg.explain_button.click()
+    assert "$name" in pg.outputs["Explain"].value  # the profile Mixpanel shows for u1, property by property
+    second_device = "5e8d3b0f-2c4e-4f60-9b7c-8d9e0f1a2b3c"
+    pg.events_input.value = json.dumps({**IDENTIFY, "anonymousId": second_device})
+    pg.send_button.click()  # a send explains the same ids again, as the project now stands
+    assert second_device in pg.outputs["Explain"].value
+    pg.explain_input.value = "a b c"
+    pg.explain_button.click()
+    assert "type one distinct id, or two" in pg.error.value
+    assert pg.outputs["Explain"].value.startswith(STALE_HTML)
+
+
+def test_sim_and_project_together_is_a_clear_error():
+    import pytest
+
+    with pytest.raises(ValueError, match="a sim or a project, not both"):
+        mpsim.playground(sim=mpsim.Simulator(), project={"identity_merge": "simplified"})

@@ -184,9 +184,11 @@ class Simulator(StateViews):
         return RequestLog(self.log_limit, bodies=self.log_bodies)
 
     def reset(self) -> None:
-        """Forget everything received; keep the settings (token, mode, group keys, clock)."""
+        """Forget everything received and every pending ``fail_next`` fault; keep the settings (token, mode,
+        group keys, clock). A reset between tests leaves nothing of the previous test behind."""
         with self._lock:
             self.generation += 1
+            self._faults.clear()
             self._state = State.empty(self.identity_merge, self.anon_id_policy, self._new_log())
             for key in self._declared_keys:
                 self._state.group_keys[key] = 0

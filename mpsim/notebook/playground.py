@@ -23,6 +23,7 @@ import ipywidgets as widgets
 from ..diff import Diff, compare_configs, diff
 from ..errors import TransformError
 from ..mixpanel import Simulator
+from ..project import Project, resolve_project
 from ..request import Request
 from ..rudder import transform
 from ..validation import validate
@@ -124,7 +125,7 @@ LAST_EVENTS = 10
 #: Events replayed under both settings for the "Settings change" tab.
 COMPARE_EVENTS = 200
 
-TABS = ("Requests", "Findings", "State", "Changes", "Settings change", "Identity graph")
+TABS = ("Requests", "Findings", "State", "Changes", "Settings change", "Identity graph", "Explain")
 
 #: Put before the title of a tab that shows an earlier result (the tab's content says why).
 STALE_MARK = "⚠ out of date: "
@@ -161,20 +162,37 @@ def _plural(count: int, word: str) -> str:
 class PlaygroundModel:
     """The playground's behaviour, without widgets."""
 
-    def __init__(self, sim: Simulator | None = None, config: dict[str, Any] | None = None, now: Any = None) -> None:
+    def __init__(self, sim: Simulator | None = None, config: dict[str, Any] | None = None, now: Any = None,
+                 project: dict[str, Any] | Simulator | None = None) -> None:
         base = dict((config or {}).get("Config", config or {}))
         self.config = base
         self.now = now
+        if sim is not None and project is not None:
+            raise ValueError("give the playground a sim or a project, not both (a Simulator is a project)")
+        #: the Mixpanel project, given (a Simulator or its settings) or None: then assumed from the destination
+        self.project: Project | None = None if sim is None and project is None else resolve_project(
+            sim if sim is not None else project)
         self._own_sim = sim is None
-        self.sim = sim if sim is not None else Simulator(identity_merge=self._mode(), now=now)
+        if sim is not None:
+            self.sim = sim
+        elif self.project is not None:
+            self.sim = self.project.simulator(now)
+        else:
+            self.sim = Simulator(identity_merge=self._mode(), now=now)
         #: what each tab shows now (fresh results only; staleness is added on display)
         self.tabs: dict[str, str] = dict.fromkeys(TABS, "")
         #: the settings of the last successful action, for the "Settings change" tab
         self.last_config: dict[str, Any] | None = None
         self._counter = EventCounter()
+        #: the ids of the last Explain, explained again after every send
+        self.explained: list[str] = []
 
     def _mode(self) -> str:
         return "simplified" if self.config.get("identityMergeApi") == "simplified" else "original"
+
+    def assumed_note(self) -> str:
+        """The one line that says the project was taken from the destination (empty when it was given)."""
+        return resolve_project(None, self.config).note if self.project is None else ""
 
     def transform_each(self, events: list[dict[str, Any]]) -> tuple[list[Request], list[tuple[str, str]]]:
         """The requests of every event RudderStack accepts, and (label, reason) for each it refuses."""
@@ -201,7 +219,9 @@ class PlaygroundModel:
         except PasteError as exc:
             return self._failed(error_html(exc.reason, exc.where))
         requests, refused = self.transform_each(events)
-        if send and self._mode() != self.sim.identity_merge:
+        # Only a project assumed from the destination follows the destination's ID-merge setting; a given
+        # project keeps its own mode, and a mismatch is reported by the findings.
+        if send and self.project is None and self._mode() != self.sim.identity_merge:
             if self._own_sim and not len(self.sim.log):
                 self.sim = Simulator(identity_merge=self._mode(), now=self.now)
             else:
@@ -209,12 +229,15 @@ class PlaygroundModel:
                     f"the simulated project uses {self.sim.identity_merge} ID merge and already holds data; "
                     "press Reset to switch it to " + self._mode(), "ID merge"))
         tabs = {"Requests": refused_html(refused) + requests_html(requests),
-                "Findings": validate(events, now=self.now, config=self.config, group_keys=None)._repr_html_()}
+                "Findings": validate(events, now=self.now, config=self.config,
+                                     project=self.project)._repr_html_()}
         if self.last_config is not None and self.last_config != self.config:
             tabs["Settings change"] = self.settings_change_html(events, self.last_config, self.config)
         self.last_config = dict(self.config)
         refused_note = f"; {_plural(len(refused), 'event')} refused by RudderStack" if refused else ""
         status = f"{_plural(len(events), 'event')} → {_plural(len(requests), 'request')}{refused_note}"
+        if self.assumed_note():
+            status = f"{status} ({self.assumed_note()})"
         if send:
             click = ClickDiff(self.sim, requests)
             replies = self.sim.send(requests)
@@ -224,6 +247,8 @@ class PlaygroundModel:
             tabs["Changes"] = output_html("<p>What this send changed in the project:</p>" + diff_body_html(changes),
                                           "diff")
             tabs["Identity graph"] = self.identity_view(click)
+            if self.explained:  # the ids explained last, as the project now stands
+                tabs["Explain"] = self.explain_html(self.explained)
             status += (" sent; " + (f"Mixpanel rejected part of {_plural(rejected, 'request')}." if rejected
                                      else "Mixpanel accepted all."))
         else:
@@ -289,8 +314,25 @@ class PlaygroundModel:
             + "<h4>What Mixpanel holds</h4>" + diff_body_html(Diff(comparison.state.rows, labels)),
             "settings-change")
 
+    def explain(self, text: str) -> Outcome:
+        """The Explain tab: ``a`` (its user, and the profile Mixpanel shows for it) or ``a, b`` (one user?)."""
+        ids = [part for part in text.replace(",", " ").split() if part]
+        if not 1 <= len(ids) <= 2:
+            return self._failed(error_html("type one distinct id, or two separated by a comma", "Explain"))
+        self.explained = ids
+        self.tabs["Explain"] = self.explain_html(ids)
+        return Outcome(tabs=dict(self.tabs), status=f"Explained {' and '.join(ids)}.")
+
+    def explain_html(self, ids: list[str]) -> str:
+        parts = [self.sim.explain(*ids)._repr_html_()]
+        if len(ids) == 1 and self.sim.profile(ids[0]) is not None:
+            parts.append(self.sim.explain_profile(ids[0])._repr_html_())
+        return "".join(parts)
+
     def reset(self) -> Outcome:
-        if self._own_sim:
+        if self._own_sim and self.project is not None:
+            self.sim = self.project.simulator(self.now)
+        elif self._own_sim:
             self.sim = Simulator(identity_merge=self._mode(), now=self.now)
         else:
             self.sim.reset()
@@ -306,15 +348,17 @@ class PlaygroundModel:
         if self.now is None:
             self.now = session["now"]
             if self._own_sim and not len(self.sim.log):
-                self.sim = Simulator(identity_merge=self._mode(), now=self.now)
+                self.sim = self.project.simulator(self.now) if self.project is not None else Simulator(
+                    identity_merge=self._mode(), now=self.now)
         return "\n".join(json.dumps(e) for e in session["events"]), dict(session["destination"]["Config"])
 
 
 class Playground(widgets.VBox):
     """The ipywidgets app returned by ``mpsim.playground()``."""
 
-    def __init__(self, sim: Simulator | None = None, config: dict[str, Any] | None = None, now: Any = None) -> None:
-        self.model = PlaygroundModel(sim, config, now)
+    def __init__(self, sim: Simulator | None = None, config: dict[str, Any] | None = None, now: Any = None,
+                 project: dict[str, Any] | Simulator | None = None) -> None:
+        self.model = PlaygroundModel(sim, config, now, project)
         self.events_input = widgets.Textarea(
             placeholder="Paste a RudderStack event, a JSON array of events, or JSON Lines (or press Load sample)",
             layout=widgets.Layout(width="100%", height="180px"))
@@ -328,6 +372,10 @@ class Playground(widgets.VBox):
         self.send_button = widgets.Button(description="Transform and send", button_style="primary", icon="paper-plane",
                                           layout=widgets.Layout(width="auto"))
         self.reset_button = widgets.Button(description="Reset", button_style="warning", icon="trash")
+        self.explain_input = widgets.Text(placeholder="distinct id, or two ids: a, b",
+                                          layout=widgets.Layout(width="auto", flex="1 1 auto"))
+        self.explain_button = widgets.Button(description="Explain", icon="question",
+                                             tooltip="Why is this id the user it is? Are these two ids one user?")
         self.status = widgets.HTML()
         self.error = widgets.HTML()
         self.outputs = {name: widgets.HTML() for name in TABS}
@@ -338,6 +386,7 @@ class Playground(widgets.VBox):
         self.transform_button.on_click(lambda _: self._show(self._run(send=False)))
         self.send_button.on_click(lambda _: self._show(self._run(send=True)))
         self.reset_button.on_click(lambda _: self._show(self.model.reset()))
+        self.explain_button.on_click(lambda _: self.explain())
         # a responsive grid: as many 300 px columns as fit, each widget filling its cell
         form = widgets.GridBox(list(self.form.values()), layout=widgets.Layout(
             grid_template_columns="repeat(auto-fill, minmax(300px, 1fr))", grid_gap="4px 16px", width="100%"))
@@ -348,6 +397,7 @@ class Playground(widgets.VBox):
             widgets.HBox([self.config_input, self.load_button], layout=widgets.Layout(width="100%")),
             widgets.HBox([self.transform_button, self.send_button, self.reset_button, self.sample_button],
                          layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox([self.explain_input, self.explain_button], layout=widgets.Layout(width="100%")),
             self.error, self.status, self.tabs,
         ])
         self.add_class("mpsim-playground")
@@ -397,6 +447,12 @@ class Playground(widgets.VBox):
         self.error.value = ""
         self.status.value = _status_html("Sample loaded: press Transform and send.")
 
+    def explain(self) -> None:
+        """Show ``sim.explain`` for the id(s) typed next to the Explain button, and open its tab."""
+        self._show(self.model.explain(self.explain_input.value))
+        if not self.error.value:
+            self.tabs.selected_index = TABS.index("Explain")
+
     def _run(self, *, send: bool) -> Outcome:
         self.model.config = config_from_values(self.form_values(), self.model.config)
         return self.model.run(self.events_input.value, send=send)
@@ -418,6 +474,12 @@ def _status_html(text: str) -> str:
     return output_html(f"<p>{html.escape(text)}</p>", "status") if text else ""
 
 
-def playground(sim: Simulator | None = None, config: dict[str, Any] | None = None, now: Any = None) -> Playground:
-    """An ipywidgets app: paste events, set destination settings, transform and send, see the state."""
-    return Playground(sim, config, now)
+def playground(sim: Simulator | None = None, config: dict[str, Any] | None = None, now: Any = None, *,
+               project: dict[str, Any] | Simulator | None = None) -> Playground:
+    """An ipywidgets app: paste events, set destination settings, transform and send, see the state.
+
+    ``project`` is the Mixpanel project (Simulator settings, e.g. ``{"identity_merge": "simplified"}``),
+    apart from the destination settings in the form; without it (and without ``sim``) the project is
+    assumed to match the destination and the status line says so.
+    """
+    return Playground(sim, config, now, project=project)

@@ -430,7 +430,17 @@ def check_rudder_age(value: Any, key: Any, ctx: Context) -> str | None:
     ms = date_ms(ctx.record.get("timestamp", None)) if "timestamp" in ctx.record else None
     if ms is None or not ctx.now_ms:
         return None
-    return f"timestamp {ctx.record['timestamp']!r}" if ctx.now_ms - ms > FIVE_YEARS_MS else None
+    if ctx.now_ms - ms <= FIVE_YEARS_MS:
+        return None
+    stamp = ctx.record["timestamp"]
+    if isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
+        # a number is JavaScript's Date(ms): epoch seconds land in January 1970, which reads as a mystery
+        from datetime import datetime, timezone
+
+        when = datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        seconds = " (epoch seconds? send milliseconds or an ISO 8601 string)" if abs(stamp) < 1e10 else ""
+        return f"timestamp {stamp!r}, which RudderStack reads as milliseconds: {when}{seconds},"
+    return f"timestamp {stamp!r}"
 
 
 def check_rudder_ids(value: Any, key: Any, ctx: Context) -> str | None:

@@ -202,3 +202,12 @@ def test_fail_next_counts_without_one_entry_per_request():
     assert answers == [503, 503, 503]
     track = [sim.handle(mpsim.WireRequest("POST", "https://api.mixpanel.com/track", body=b"data=W10=")).status for _ in range(3)]
     assert track[:2] == [429, 429] and track[2] != 429
+
+
+def test_reset_also_forgets_pending_faults():
+    # Regression (found trying the README): after fail_next, reset() between tests left the 503s pending.
+    sim = mpsim.Simulator(now=NOW)
+    sim.fail_next(503, count=2)
+    sim.reset()
+    reply = sim.handle(mpsim.WireRequest("POST", "https://api.mixpanel.com/track", body=b"data=W10="))
+    assert reply.status == 200
