@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from tests.loopback import serving
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -22,12 +23,5 @@ class _Quiet(SimpleHTTPRequestHandler):
 def static_site(directory: Path) -> Iterator[str]:
     """Serve ``directory`` on 127.0.0.1 (a free port) for the duration; yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(server) as port:
+        yield f"http://127.0.0.1:{port}"

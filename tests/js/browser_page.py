@@ -6,13 +6,13 @@ SDK makes is cross-origin with credentials, exactly as on a customer's site.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.js.clients import require_package
+from tests.loopback import serving
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>mixpanel-browser against mpsim</title></head>
@@ -43,12 +43,5 @@ def sdk_page() -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://localhost:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as port:
+        yield f"http://localhost:{port}/"
