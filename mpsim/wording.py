@@ -36,6 +36,16 @@ def count(n: int, word: str, *, zero: str | None = None) -> str:
     return f"{n} {plural(word, n)}"
 
 
+#: the nouns of ``Simulator.summary()``'s keys, in the singular
+SUMMARY_NOUNS = {"events": "event", "users": "user", "profiles": "profile", "groups": "group",
+                 "refused_merges": "refused merge"}
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    """``7 events, 2 users, 2 profiles, 1 group, 0 refused merges`` from ``Simulator.summary()``."""
+    return ", ".join(count(n, SUMMARY_NOUNS.get(key, key.replace("_", " "))) for key, n in summary.items())
+
+
 def article(phrase: str) -> str:
     """``an error``, ``a warning``, ``an original ID-merge project``."""
     first = phrase.lstrip()[:1].lower()

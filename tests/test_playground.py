@@ -310,3 +310,15 @@ def test_sim_and_project_together_is_a_clear_error():
 
     with pytest.raises(ValueError, match="a sim or a project, not both"):
         mpsim.playground(sim=mpsim.Simulator(), project={"identity_merge": "simplified"})
+
+
+def test_state_summary_counts_read_in_the_singular_for_one():
+    # Regression: the State tab said "1 groups" for the sample session's one company.
+    from mpsim.wording import summary_line
+
+    assert summary_line({"events": 7, "users": 1, "profiles": 2, "groups": 1, "refused_merges": 0}) == (
+        "7 events, 1 user, 2 profiles, 1 group, 0 refused merges")
+    pg = app()
+    pg.sample_button.click()
+    pg.send_button.click()
+    assert "1 group," in pg.outputs["State"].value and "1 groups" not in pg.outputs["State"].value

@@ -27,6 +27,7 @@ from ..project import Project, resolve_project
 from ..request import Request
 from ..rudder import transform
 from ..validation import validate
+from ..wording import count
 from .increments import ClickDiff, EventCounter, with_clusters
 from .views import (
     EventRows,
@@ -155,10 +156,6 @@ def event_label(index: int, event: dict[str, Any]) -> str:
     return f"event {index} ({event.get('type', 'no type')}{' ' + str(name) if name else ''})"
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 class PlaygroundModel:
     """The playground's behaviour, without widgets."""
 
@@ -234,8 +231,8 @@ class PlaygroundModel:
         if self.last_config is not None and self.last_config != self.config:
             tabs["Settings change"] = self.settings_change_html(events, self.last_config, self.config)
         self.last_config = dict(self.config)
-        refused_note = f"; {_plural(len(refused), 'event')} refused by RudderStack" if refused else ""
-        status = f"{_plural(len(events), 'event')} → {_plural(len(requests), 'request')}{refused_note}"
+        refused_note = f"; {count(len(refused), 'event')} refused by RudderStack" if refused else ""
+        status = f"{count(len(events), 'event')} → {count(len(requests), 'request')}{refused_note}"
         if self.assumed_note():
             status = f"{status} ({self.assumed_note()})"
         if send:
@@ -249,7 +246,7 @@ class PlaygroundModel:
             tabs["Identity graph"] = self.identity_view(click)
             if self.explained:  # the ids explained last, as the project now stands
                 tabs["Explain"] = self.explain_html(self.explained)
-            status += (" sent; " + (f"Mixpanel rejected part of {_plural(rejected, 'request')}." if rejected
+            status += (" sent; " + (f"Mixpanel rejected part of {count(rejected, 'request')}." if rejected
                                      else "Mixpanel accepted all."))
         else:
             status += "; not sent."
@@ -270,8 +267,8 @@ class PlaygroundModel:
         clusters = click.clusters_after
         touched = click.ids_before | click.ids_after
         parts = [f"<p><b>{html.escape(type(self.sim).__name__)}</b> ({html.escape(self.sim.identity_merge)} ID "
-                 f"merge): {self._counter.count} events ({copies} stored copies), {len(clusters)} users, "
-                 f"{len(self.sim.refused_merges)} refused merges.</p>",
+                 f"merge): {count(self._counter.count, 'event')} ({count(copies, 'stored copy')}), "
+                 f"{count(len(clusters), 'user')}, {count(len(self.sim.refused_merges), 'refused merge')}.</p>",
                  f"<p class='mpsim-note'>A big project: shown are the last {LAST_EVENTS} events and the users "
                  "and groups this send touched. Every row is in the simulator (sim.events, sim.profiles, "
                  "sim.groups, sim.identities).</p>",
@@ -308,7 +305,7 @@ class PlaygroundModel:
         cut = f" (the first {len(shown)} of {len(events)})" if len(shown) < len(events) else ""
         return output_html(
             f"<p>The settings changed since the last run; here is what the change does to the pasted "
-            f"{_plural(len(shown), 'event')}{cut}, each replayed into an empty project under both settings.</p>"
+            f"{count(len(shown), 'event')}{cut}, each replayed into an empty project under both settings.</p>"
             "<h4>Settings</h4>" + diff_body_html(Diff(diff(before, after).rows, labels))
             + "<h4>Requests Mixpanel receives</h4>" + diff_body_html(Diff(comparison.requests.rows, labels))
             + "<h4>What Mixpanel holds</h4>" + diff_body_html(Diff(comparison.state.rows, labels)),

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MpsimError
+from ..wording import summary_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -448,7 +449,7 @@ class EventRows(Sequence[Sequence[Any]]):
 
 
 def state_body_html(state: StateViews, *, max_rows: int = MAX_ROWS) -> str:
-    summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in state.summary().items())
+    summary = summary_line(state.summary())
     parts = [f"<p><b>{html.escape(type(state).__name__)}</b> ({html.escape(state.identity_merge)} ID merge): "
              f"{html.escape(summary)}</p>"]
     events = state.event_sequence()  # decoded row by row: only the head and tail shown are read
