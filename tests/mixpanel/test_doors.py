@@ -140,7 +140,7 @@ def test_snapshot_is_frozen_and_reset_forgets():
         before = sim.snapshot("before")
         mp.people_set("u", {"a": 2})
     assert before.profile("u")["a"] == 1 and sim.profile("u")["a"] == 2
-    assert "1 profiles" in before._repr_html_() and "before" in repr(before)
+    assert "1 profile," in before._repr_html_() and "before" in repr(before)
     sim.reset()
     assert sim.profile("u") is None and len(sim.log) == 0 and before.profile("u")["a"] == 1
 
