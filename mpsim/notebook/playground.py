@@ -170,12 +170,7 @@ class PlaygroundModel:
         self.project: Project | None = None if sim is None and project is None else resolve_project(
             sim if sim is not None else project)
         self._own_sim = sim is None
-        if sim is not None:
-            self.sim = sim
-        elif self.project is not None:
-            self.sim = self.project.simulator(now)
-        else:
-            self.sim = Simulator(identity_merge=self._mode(), now=now)
+        self.sim = sim if sim is not None else self._new_sim()
         #: what each tab shows now (fresh results only; staleness is added on display)
         self.tabs: dict[str, str] = dict.fromkeys(TABS, "")
         #: the settings of the last successful action, for the "Settings change" tab
@@ -186,6 +181,12 @@ class PlaygroundModel:
 
     def _mode(self) -> str:
         return "simplified" if self.config.get("identityMergeApi") == "simplified" else "original"
+
+    def _new_sim(self) -> Simulator:
+        """An empty project of the playground's own: the given project, or one like the destination."""
+        if self.project is not None:
+            return self.project.simulator(self.now)
+        return Simulator(identity_merge=self._mode(), now=self.now)
 
     def assumed_note(self) -> str:
         """The one line that says the project was taken from the destination (empty when it was given)."""
@@ -220,7 +221,7 @@ class PlaygroundModel:
         # project keeps its own mode, and a mismatch is reported by the findings.
         if send and self.project is None and self._mode() != self.sim.identity_merge:
             if self._own_sim and not len(self.sim.log):
-                self.sim = Simulator(identity_merge=self._mode(), now=self.now)
+                self.sim = self._new_sim()
             else:
                 return self._failed(error_html(
                     f"the simulated project uses {self.sim.identity_merge} ID merge and already holds data; "
@@ -233,8 +234,9 @@ class PlaygroundModel:
         self.last_config = dict(self.config)
         refused_note = f"; {count(len(refused), 'event')} refused by RudderStack" if refused else ""
         status = f"{count(len(events), 'event')} → {count(len(requests), 'request')}{refused_note}"
-        if self.assumed_note():
-            status = f"{status} ({self.assumed_note()})"
+        note = self.assumed_note()
+        if note:
+            status = f"{status} ({note})"
         if send:
             click = ClickDiff(self.sim, requests)
             replies = self.sim.send(requests)
@@ -327,10 +329,8 @@ class PlaygroundModel:
         return "".join(parts)
 
     def reset(self) -> Outcome:
-        if self._own_sim and self.project is not None:
-            self.sim = self.project.simulator(self.now)
-        elif self._own_sim:
-            self.sim = Simulator(identity_merge=self._mode(), now=self.now)
+        if self._own_sim:
+            self.sim = self._new_sim()
         else:
             self.sim.reset()
         self.tabs = dict.fromkeys(TABS, "")
@@ -345,8 +345,7 @@ class PlaygroundModel:
         if self.now is None:
             self.now = session["now"]
             if self._own_sim and not len(self.sim.log):
-                self.sim = self.project.simulator(self.now) if self.project is not None else Simulator(
-                    identity_merge=self._mode(), now=self.now)
+                self.sim = self._new_sim()
         return "\n".join(json.dumps(e) for e in session["events"]), dict(session["destination"]["Config"])
 
 
