@@ -13,10 +13,19 @@ corpus). Time is process CPU time, and every rate is set next to the **Python fl
 the same run: ``json.loads`` + ``json.dumps`` of the same events, so the ratios survive a shared,
 busy machine better than absolute numbers do.
 
-The reference column is an estimate, calibrated once: RudderStack's transformer cannot run here,
-but issue 11 measured mpsim as of commit 701af60 side by side with it at 1.0–1.2× (mixed) and
-1.4–1.5× (shared). This script measures that commit at 0.18× and 0.24× the floor, which puts the
-reference at about 0.165× the floor (``REFERENCE_FLOOR_RATIO``); twice the reference is ≈ 0.33×.
+The reference column is an estimate: RudderStack's transformer cannot run here, but issue 11
+measured mpsim as of commit 701af60 side by side with it at 1.0–1.2× (mixed) and 1.4–1.5×
+(shared). This script measures that commit at about 0.18× and 0.24× the floor; taking the
+conservative end of each range (701af60 = 1.0× the reference on mixed, 1.4× on shared) puts the
+reference at 0.18× the floor on the mixed corpus and 0.171× on the shared one
+(``REFERENCE_FLOOR_RATIO``), so twice the reference is 0.36× and 0.343× the floor. The same ratio
+is assumed for the router path (the issue's side-by-side figures are for the processor path).
+
+``--compare DIR`` also times the mpsim package of an older checkout (``git worktree add
+/tmp/old701 701af60``, then ``--compare /tmp/old701``) in the same process, interleaved with this
+one, and prints new ÷ old per corpus and path. With ``OLD_VS_REFERENCE`` (701af60 ÷ reference,
+the issue's conservative figures) that gives a second estimate: new ÷ reference = (new ÷ old) ×
+(old ÷ reference).
 
 ``--profile mixed`` (or ``shared``) runs cProfile on one pass and prints the top functions.
 """
@@ -26,13 +35,16 @@ from __future__ import annotations
 import argparse
 import copy
 import cProfile
+import importlib.util
 import json
 import platform
 import pstats
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import mpsim
@@ -43,8 +55,11 @@ UAS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
 ]
 NOW = "2024-04-01T00:00:00Z"
-#: The reference's speed as a fraction of the floor in this script's terms (see the module docstring).
-REFERENCE_FLOOR_RATIO = 0.165
+#: The reference's speed as a fraction of the floor, per corpus (see the module docstring): the
+#: conservative end of the issue's side-by-side ratios applied to 701af60's ratio to the floor.
+REFERENCE_FLOOR_RATIO = {"mixed-config": 0.18, "shared-config": 0.171}
+#: 701af60's speed ÷ the reference's, as issue 11 measured it side by side (conservative end).
+OLD_VS_REFERENCE = {"mixed-config": 1.0, "shared-config": 1.4}
 
 CONFIGS: list[dict[str, Any]] = [
     {"token": "bench-token", "setOnceProperties": [{"property": "plan"}], "propIncrements": [{"property": "n"}],
@@ -122,8 +137,8 @@ def corpora(n: int) -> dict[str, list[tuple[dict[str, Any], dict[str, Any]]]]:
     return {"mixed-config": mixed, "shared-config": [(event, shared) for event in events]}
 
 
-def run_processor(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-    transform, error = mpsim.transform, mpsim.TransformError
+def run_processor(pairs: list[tuple[dict[str, Any], dict[str, Any]]], lib: Any = mpsim) -> None:
+    transform, error = lib.transform, lib.TransformError
     for message, dest in pairs:
         try:
             for request in transform(message, dest, now=NOW):
@@ -132,9 +147,26 @@ def run_processor(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
             pass
 
 
-def run_router(batch: list[dict[str, Any]]) -> None:
-    for item in mpsim.transform_batch(batch, now=NOW):
+def run_router(batch: list[dict[str, Any]], lib: Any = mpsim) -> None:
+    for item in lib.transform_batch(batch, now=NOW):
         item.to_rudder()
+
+
+def load_package(checkout: str) -> Any:
+    """Import the ``mpsim`` package of another checkout under the name ``mpsim_compare``.
+
+    mpsim's modules import each other relatively, so the older tree runs side by side with this one
+    in one process (same interpreter, same machine load) without touching ``sys.path``.
+    """
+    root = Path(checkout).resolve() / "mpsim"
+    spec = importlib.util.spec_from_file_location("mpsim_compare", root / "__init__.py",
+                                                  submodule_search_locations=[str(root)])
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--compare: no mpsim package under {checkout}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["mpsim_compare"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_floor(texts: list[str]) -> None:
@@ -148,13 +180,21 @@ def median_rate(fn: Callable[[Any], None], make: Callable[[], Any], n: int, repe
 
     Time is this process's CPU time: on a machine shared with other jobs, wall time measures them too.
     """
-    rates = []
+    return statistics.median(interleaved({"": fn}, make, n, repeat)[""])
+
+
+def interleaved(fns: dict[str, Callable[[Any], None]], make: Callable[[], Any], n: int,
+                repeat: int) -> dict[str, list[float]]:
+    """events/s of every ``fn(make())``, ``repeat`` rounds, the functions taking turns in each round
+    so that all of them see the same machine load."""
+    rates: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
-        data = make()
-        start = time.process_time()
-        fn(data)
-        rates.append(n / (time.process_time() - start))
-    return statistics.median(rates)
+        for name, fn in fns.items():
+            data = make()
+            start = time.process_time()
+            fn(data)
+            rates[name].append(n / (time.process_time() - start))
+    return rates
 
 
 def fresh(pairs: list[tuple[dict[str, Any], dict[str, Any]]], mixed: bool) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -167,6 +207,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--profile", choices=["mixed", "shared"])
+    parser.add_argument("--compare", metavar="DIR", help="checkout of an older commit to time side by side")
     args = parser.parse_args()
     data = corpora(args.events)
     texts = [json.dumps(message) for message, _ in data["mixed-config"]]
@@ -180,27 +221,47 @@ def main() -> None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         return
 
-    run_processor(data["shared-config"])  # warm caches (user-agent parsing is memoised, as in a long-running service)
+    libs = {"new": mpsim}
+    if args.compare:
+        libs["old"] = load_package(args.compare)
+    for lib in libs.values():  # warm caches (user-agent parsing is memoised, as in a long-running service)
+        run_processor(data["shared-config"], lib)
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}; "
-          f"{n} events (track 55%, page 15%, identify 15%, screen/group/alias 5% each), median of {args.repeat}")
-    rows: list[tuple[str, float, float]] = []
+          f"{n} events (track 55%, page 15%, identify 15%, screen/group/alias 5% each), median of {args.repeat}"
+          + (f"; old = {args.compare}" if args.compare else ""))
+    rows: list[tuple[str, str, dict[str, float]]] = []
     for name, pairs in data.items():
-        # Interleave the floor with each measurement so that both see the same machine load.
         mixed = name == "mixed-config"
-        floor = median_rate(run_floor, lambda: texts, n, args.repeat)
-        rows.append((f"{name}: transform + to_rudder",
-                     median_rate(run_processor, lambda p=pairs, m=mixed: fresh(p, m), n, args.repeat), floor))
 
         def batch(p: Any = pairs, m: bool = mixed) -> list[dict[str, Any]]:
             return [{"message": msg, "destination": d, "metadata": {"jobId": i, "userId": msg.get("userId")}}
                     for i, (msg, d) in enumerate(fresh(p, m), 1)]
 
-        rows.append((f"{name}: transform_batch", median_rate(run_router, batch, n, args.repeat), floor))
-    print(f"{'corpus: path':42s} {'events/s':>10s} {'floor/s':>10s} {'× floor':>8s} {'≈ × reference':>14s}")
-    for name, rate, floor in rows:
-        ratio = rate / floor
-        print(f"{name:42s} {rate:>10,.0f} {floor:>10,.0f} {ratio:>8.2f} {ratio / REFERENCE_FLOOR_RATIO:>14.2f}")
-    print(f"(≈ × reference = (events/s ÷ floor) ÷ {REFERENCE_FLOOR_RATIO}, the reference's calibrated ratio to the floor)")
+        for path, run, make in (("transform + to_rudder", run_processor, lambda p=pairs, m=mixed: fresh(p, m)),
+                                ("transform_batch", run_router, batch)):
+            # The floor takes turns with each measurement so that both see the same machine load.
+            fns: dict[str, Callable[[Any], None]] = {"floor": lambda _data: run_floor(texts)}
+            fns.update({label: (lambda d, r=run, lib=lib: r(d, lib)) for label, lib in libs.items()})
+            rates = interleaved(fns, make, n, args.repeat)
+            rows.append((name, path, {label: statistics.median(r) for label, r in rates.items()}))
+
+    head = f"{'corpus: path':38s} {'events/s':>9s} {'floor/s':>9s} {'× floor':>8s} {'≈ × ref':>8s}"
+    if args.compare:
+        head += f" {'old/s':>9s} {'old × fl':>8s} {'new/old':>8s} {'≈ × ref':>8s}"
+    print(head)
+    for name, path, r in rows:
+        ratio = r["new"] / r["floor"]
+        line = f"{name + ': ' + path:38s} {r['new']:>9,.0f} {r['floor']:>9,.0f} {ratio:>8.2f} " \
+               f"{ratio / REFERENCE_FLOOR_RATIO[name]:>8.2f}"
+        if args.compare:
+            line += f" {r['old']:>9,.0f} {r['old'] / r['floor']:>8.2f} {r['new'] / r['old']:>8.2f} " \
+                    f"{r['new'] / r['old'] * OLD_VS_REFERENCE[name]:>8.2f}"
+        print(line)
+    print("(≈ × ref = (events/s ÷ floor) ÷ the reference's estimated ratio to the floor: "
+          + ", ".join(f"{k} {v}" for k, v in REFERENCE_FLOOR_RATIO.items()) + ")")
+    if args.compare:
+        print("(second ≈ × ref = new/old × old/reference: "
+              + ", ".join(f"{k} {v}" for k, v in OLD_VS_REFERENCE.items()) + ")")
 
 
 if __name__ == "__main__":
