@@ -18,8 +18,14 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from enum import Enum
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
+
+try:  # orjson writes JSON several times faster than the standard library (see `dumps`)
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - a platform without an orjson wheel keeps the stdlib path
+    _orjson = None  # type: ignore[assignment]
 
 
 class _Undefined:
@@ -614,8 +620,12 @@ def _normalise(value: Any, flags: _Flags) -> Any:
             return value
         flags.marked = True
         return _NUM_MARK + number_to_string(value)
+    if isinstance(value, Enum):  # written as its value, as orjson writes it
+        return _normalise(value.value, flags)
     if isinstance(value, dict):
         return _normalise(dict(value), flags)
+    if isinstance(value, (list, tuple)):
+        return _normalise(list(value), flags)
     if isinstance(value, (int, float)):
         return _normalise(float(value) if isinstance(value, float) else int(value), flags)
     if value is UNDEFINED:
@@ -683,20 +693,65 @@ def _compact_encoder(default: Any = None) -> Callable[[Any], str]:
 _fast_encode = _compact_encoder(_undefined_default)
 
 
-def dumps(value: Any) -> str:
-    """ECMAScript ``JSON.stringify(value)``: compact, raw UTF-8, JavaScript number and key order.
-
-    Most payloads print the same in both languages, so Python's C encoder writes them directly
-    and one regular-expression scan of its text confirms it; only a text with something
-    JavaScript prints differently is rebuilt by the careful path (:func:`_careful_dumps`).
-    """
+def _stdlib_dumps(value: Any) -> str:
+    """``dumps`` through Python's C encoder, checked by :func:`_prints_differently`."""
     try:
         text = _fast_encode(value)
     except (TypeError, ValueError):
-        return _careful_dumps(value)
+        return _careful(value)
     except RecursionError:
         return deep_call(_careful_dumps, value)  # type: ignore[no-any-return]
-    return _careful_dumps(value) if _prints_differently(text) else text
+    return _careful(value) if _prints_differently(text) else text
+
+
+#: orjson refuses, instead of writing, what JavaScript prints differently or what is not plain
+#: JSON: integers beyond 2^53, subclasses, dataclasses and dates (``default`` raises for them),
+#: lone surrogates and nesting deeper than 254. NaN and ±Infinity it writes as ``null``, as
+#: ``JSON.stringify`` does.
+_ORJSON_OPTIONS = 0 if _orjson is None else (
+    _orjson.OPT_STRICT_INTEGER | _orjson.OPT_PASSTHROUGH_SUBCLASS | _orjson.OPT_PASSTHROUGH_DATACLASS
+    | _orjson.OPT_PASSTHROUGH_DATETIME)
+#: orjson writes floats as JavaScript does (shortest round trip) except in three forms: ``1.0``
+#: and ``-0.0`` (JavaScript: ``1``, ``0``), exponents for 1e16 to 1e21 (``1e+16``; JavaScript
+#: writes the digits) and for 1e-6 to 1e-5 (``1e-6``; JavaScript ``0.000001``). Below 1e-6
+#: both write the same exponent form (``1.5e-7``).
+_ORJSON_EXPONENTS = (b"e+", b"e-6")
+
+
+_FOLDED_DIGIT_KEY_RE = re.compile(rb'0":')  # in the text with digits folded to 0: a key ending in a digit
+_ORJSON_SMALL_EXPONENT_RE = re.compile(rb"e-6")
+
+
+def _orjson_dumps(value: Any) -> str:
+    """``dumps`` through orjson, with a few scans of its text for what may differ from
+    ``JSON.stringify``: an integer-like key (JavaScript writes those first) or a float in one of the
+    forms above. A match inside a string is a false alarm that merely takes the careful path."""
+    try:
+        raw = _orjson.dumps(value, _undefined_default, _ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return _careful(value)
+    text = raw.decode()
+    if ((_FOLDED_DIGIT_KEY_RE.search(raw.translate(_DIGITS_TO_ZERO)) and _DIGIT_KEY_RE.search(raw))
+            or (".0" in text and _POINT_ZERO_RE.search(raw))
+            or "+" in text or _ORJSON_SMALL_EXPONENT_RE.search(raw)):
+        return _careful(value)
+    return text
+
+
+def _careful(value: Any) -> str:
+    try:
+        return _careful_dumps(value)
+    except RecursionError:  # nesting deeper than Python's stack: JavaScript has room for it
+        return deep_call(_careful_dumps, value)  # type: ignore[no-any-return]
+
+
+#: ECMAScript ``JSON.stringify(value)``: compact, raw UTF-8, JavaScript number and key order.
+#:
+#: Most payloads print the same in both languages, so a C encoder (orjson where installed, else
+#: Python's) writes them directly and a few byte scans of its text confirm it; only a text with
+#: something JavaScript prints differently is rebuilt by the careful path (:func:`_careful_dumps`,
+#: the definition). ``tests/test_js_semantics.py`` holds both fast paths to it.
+dumps: Callable[[Any], str] = _stdlib_dumps if _orjson is None else _orjson_dumps
 
 
 def _careful_dumps(value: Any) -> str:

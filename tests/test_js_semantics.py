@@ -105,17 +105,61 @@ def test_clock_accepts_datetimes_strings_and_numbers():
         _dates.clock_ms("yesterday")
 
 
+_FLOATS = (st.floats() | st.floats(1e-7, 2e-5) | st.floats(-2e-5, -1e-7) | st.floats(1e15, 1e22)
+           | st.floats(-1e22, -1e15) | st.integers(-2**60, 2**60).map(float))
 _JSONISH = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text()
-    | st.sampled_from([1.0, -0.0, 1e16, 1e21, 1e-7, 5e-5, 0.0001, 2.0**53 + 2, float("nan"), 9007199254740993]),
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | _FLOATS | st.text()
+    | st.sampled_from([1.0, -0.0, 1e16, 1e21, 1e-7, 5e-5, 0.0001, 2.0**53 + 2, float("nan"), 9007199254740993,
+                       2**53, -2**53, 1e-6, 9.99e-6, 1e-5, float("inf"), "e+1", "e-6", ".0"]),
     lambda inner: st.lists(inner, max_size=5)
     | st.dictionaries(st.text(max_size=4) | st.sampled_from(["0", "1", "10", "01", "4294967295", "5"]), inner,
                       max_size=5),
     max_leaves=25)
+_FAST_PATHS = [_js._stdlib_dumps] + ([_js._orjson_dumps] if _js._orjson is not None else [])
 
 
-@given(_JSONISH)
-def test_fast_dumps_is_the_careful_dumps(value):
-    # dumps lets Python's C encoder write a value when one scan of its text shows nothing that
-    # JSON.stringify prints differently; the careful path (a normalising walk) is the definition.
-    assert _js.dumps(value) == _js._careful_dumps(value)
+@pytest.mark.parametrize("fast", _FAST_PATHS, ids=lambda f: f.__name__)
+@given(value=_JSONISH)
+def test_fast_dumps_is_the_careful_dumps(fast, value):
+    # dumps lets a C encoder (orjson, or Python's own) write a value when a few scans of its text
+    # show nothing that JSON.stringify prints differently; the careful path (a normalising walk) is
+    # the definition.
+    assert fast(value) == _js._careful_dumps(value)
+
+
+def test_dumps_uses_orjson_where_installed():
+    assert _js.dumps is (_js._stdlib_dumps if _js._orjson is None else _js._orjson_dumps)
+
+
+@pytest.mark.parametrize("fast", _FAST_PATHS, ids=lambda f: f.__name__)
+def test_fast_dumps_of_what_is_not_plain_json(fast):
+    """Subclasses, enums, tuples, dataclasses and UNDEFINED print as the careful path prints them."""
+    import dataclasses
+    import enum
+
+    class Colour(enum.Enum):
+        RED = "red"
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    class Tags(list):
+        pass
+
+    class Name(str):
+        pass
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    value = {"c": Colour.RED, "l": Level.HIGH, "t": Tags([1, 2.0]), "n": Name("a"), "p": (1, Point(2)),
+             "u": UNDEFINED, "deep": [[[[[[[[[[1.0]]]]]]]]]]}
+    expected = ('{"c":"red","l":3,"t":[1,2],"n":"a","p":[1,' + json.dumps(str(Point(2)))
+                + '],"deep":[[[[[[[[[[1]]]]]]]]]]}')
+    assert _js._careful_dumps(value) == expected
+    assert fast(value) == expected
+    deep: object = 1.5
+    for _ in range(300):  # deeper than orjson writes
+        deep = [deep]
+    assert fast(deep) == "[" * 300 + "1.5" + "]" * 300

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import html
 import json
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -84,8 +85,14 @@ def _user_key(user: Any) -> Any:
 
 
 def _chunks(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Group events by type while keeping each user's events in order across types (spec §6.1)."""
+    """Group events by type while keeping each user's events in order across types (spec §6.1).
+
+    An event joins the first chunk of its type that is not before its user's previous chunk. The
+    chunks of each string type are indexed by position, so finding that chunk is a binary search,
+    not a scan over every chunk since the user's last one.
+    """
     chunks: list[tuple[Any, list[dict[str, Any]]]] = []
+    by_kind: dict[str, list[int]] = {}  # string type → positions of its chunks, ascending
     last: dict[Any, int] = {}
     for event in events:
         metadata = event.get("metadata") or {}
@@ -94,10 +101,18 @@ def _chunks(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         message = event.get("message")
         kind = message.get("type") if isinstance(message, dict) else None
         start = last.get(user_key, 0)
-        index = next((i for i in range(start, len(chunks)) if chunks[i][0] == kind), None)
+        index: int | None
+        if type(kind) is str:
+            positions = by_kind.setdefault(kind, [])
+            at = bisect_left(positions, start)
+            index = positions[at] if at < len(positions) else None
+        else:  # rare: a type that is not a string (it never equals a string type)
+            index = next((i for i in range(start, len(chunks)) if chunks[i][0] == kind), None)
         if index is None:
+            index = len(chunks)
             chunks.append((kind, []))
-            index = len(chunks) - 1
+            if type(kind) is str:
+                positions.append(index)
         chunks[index][1].append(event)
         last[user_key] = index
     return [members for _, members in chunks]
@@ -128,11 +143,16 @@ def _merge_pass(items: list[BatchItem]) -> list[BatchItem]:
     owner: dict[Any, BatchItem] = {}
     kept: list[BatchItem] = []
     for item in items:
-        target = next((owner[j] for j in item.job_ids if j in owner), None)
+        job_ids = item.job_ids
+        target = None
+        for job in job_ids:
+            target = owner.get(job)
+            if target is not None:
+                break
         if target is None:
             kept.append(item)
-            for j in item.job_ids:
-                owner[j] = item
+            for job in job_ids:
+                owner[job] = item
             continue
         target.requests.extend(item.requests)
         target.merged = True
@@ -140,11 +160,18 @@ def _merge_pass(items: list[BatchItem]) -> list[BatchItem]:
             target.metadata.append(metadata)
             owner.setdefault(_job_key(metadata), target)
     for item in kept:
-        seen: dict[Any, dict[str, Any]] = {}
-        for metadata in item.metadata:
-            seen.setdefault(_job_key(metadata), metadata)
-        item.metadata = sorted(seen.values(), key=_sort_key)
+        item.metadata = _unique_sorted(item.metadata)
     return kept
+
+
+def _unique_sorted(metadata: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first metadata of each job, in job order (numbers ascending, then the rest as text)."""
+    seen: dict[Any, dict[str, Any]] = {}
+    for item in metadata:
+        seen.setdefault(_job_key(item), item)
+    if set(map(type, seen)) == {int}:  # the usual case: integer job ids, sorted without key tuples
+        return [seen[job] for job in sorted(seen)]
+    return sorted(seen.values(), key=_sort_key)
 
 
 def _sort_key(metadata: Any) -> tuple[int, Any]:
@@ -205,6 +232,10 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 def _transform_batch(events: list[dict[str, Any]], gzip: bool, now_ms: float) -> list[BatchItem]:
     items: list[BatchItem] = []
+    # Within one call the inputs stay as they are, so a destination object shared by many events
+    # is compiled (or looked up by content) once, and each endpoint's bucket is found once.
+    settings_by_object: dict[int, Settings] = {}
+    bucket_by_endpoint: dict[str, str | None] = {}
     for chunk in _chunks(events):
         buckets: dict[str, list[tuple[Request, dict[str, Any], Any]]] = {b: [] for b in BUCKET_ORDER}
         errors: list[BatchItem] = []
@@ -215,7 +246,9 @@ def _transform_batch(events: list[dict[str, Any]], gzip: bool, now_ms: float) ->
                 if isinstance(message, dict) and truthy(message.get("statusCode", UNDEFINED)):
                     requests = [Request.from_rudder(message)]
                 else:
-                    settings = Settings.from_destination(destination)
+                    settings = settings_by_object.get(id(destination))
+                    if settings is None:
+                        settings = settings_by_object[id(destination)] = Settings.from_destination(destination)
                     if not isinstance(message, dict):
                         raise TransformError(f"message must be a JSON object, not {type(message).__name__}")
                     requests = transform_with(message, settings, now_ms)
@@ -224,7 +257,10 @@ def _transform_batch(events: list[dict[str, Any]], gzip: bool, now_ms: float) ->
                                         error=exc.message, stat_tags=exc.stat_tags))
                 continue
             for request in requests:
-                bucket = _bucket(request.endpoint)
+                endpoint = request.endpoint
+                bucket = bucket_by_endpoint.get(endpoint, UNDEFINED)
+                if bucket is UNDEFINED:
+                    bucket = bucket_by_endpoint[endpoint] = _bucket(endpoint)
                 if bucket is not None:
                     buckets[bucket].append((request, metadata, destination))
         for name in BUCKET_ORDER:
