@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import html
 import json
 from bisect import bisect_left
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._dates import clock_ms
+from .._gc import paused_gc
 from .._js import UNDEFINED, truthy
 from ..errors import MpsimError, TransformError
 from ..request import Request
@@ -97,7 +95,7 @@ def _chunks(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     for event in events:
         metadata = event.get("metadata") or {}
         user = metadata.get("userId", UNDEFINED) if isinstance(metadata, dict) else UNDEFINED
-        user_key = _user_key(user)
+        user_key = user if type(user) is str else _user_key(user)  # a string never equals the tuple keys
         message = event.get("message")
         kind = message.get("type") if isinstance(message, dict) else None
         start = last.get(user_key, 0)
@@ -138,10 +136,15 @@ def _batch(members: list[tuple[Request, dict[str, Any], Any]], gzip: bool) -> Ba
     return BatchItem(metadata=[m for _, m, _ in members], destination=members[0][2], requests=[request])
 
 
-def _merge_pass(items: list[BatchItem]) -> list[BatchItem]:
-    """Fold items that share a job id into the first of them (spec §6.7)."""
+def _merge_pass(items: list[BatchItem], *, tidy_all: bool = True) -> tuple[list[BatchItem], set[int]]:
+    """Fold items that share a job id into the first of them (spec §6.7).
+
+    Returns the kept items and the ids of those that took in others. Their metadata is then
+    deduplicated and sorted by job, and so is every item's with ``tidy_all`` (the first pass).
+    """
     owner: dict[Any, BatchItem] = {}
     kept: list[BatchItem] = []
+    grew: set[int] = set()
     for item in items:
         job_ids = item.job_ids
         target = None
@@ -156,12 +159,14 @@ def _merge_pass(items: list[BatchItem]) -> list[BatchItem]:
             continue
         target.requests.extend(item.requests)
         target.merged = True
+        grew.add(id(target))
         for metadata in item.metadata:
             target.metadata.append(metadata)
             owner.setdefault(_job_key(metadata), target)
     for item in kept:
-        item.metadata = _unique_sorted(item.metadata)
-    return kept
+        if tidy_all or id(item) in grew:
+            item.metadata = _unique_sorted(item.metadata)
+    return kept, grew
 
 
 def _unique_sorted(metadata: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -181,6 +186,7 @@ def _sort_key(metadata: Any) -> tuple[int, Any]:
 
 #: What a ``metadata.jobId`` may be: the router keys jobs by it (spec §6: numeric; strings are kept).
 _JOB_ID_TYPES = (int, float, str, bool, type(None))
+_PLAIN_JOB_IDS = frozenset(_JOB_ID_TYPES)
 
 
 def _check_metadata(metadata: Any, index: int) -> None:
@@ -208,26 +214,13 @@ def transform_batch(events: list[dict[str, Any]], *, gzip: bool = False, now: An
             raise MpsimError(f"events[{index}] must be an object {{message, destination, metadata}}, "
                              f"not {type(event).__name__}")
     for index, event in enumerate(events):
-        _check_metadata(event.get("metadata", UNDEFINED), index)
-    with _no_cyclic_gc():
+        metadata = event.get("metadata", UNDEFINED)
+        if type(metadata) is not dict or type(metadata.get("jobId")) not in _PLAIN_JOB_IDS:
+            _check_metadata(metadata, index)
+    # The transformer builds trees (dicts, lists, requests) and no reference cycles, so the cyclic
+    # collector would only re-walk the growing batch, finding nothing to free.
+    with paused_gc(settle=True):
         return _transform_batch(events, gzip, clock_ms(now))
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a batch is built.
-
-    The transformer builds trees (dicts, lists, requests) and no reference cycles, so the
-    collector finds nothing to free; but every collection re-walks the growing batch, which made
-    large batches slower per event than small ones. Reference counting still frees everything.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _transform_batch(events: list[dict[str, Any]], gzip: bool, now_ms: float) -> list[BatchItem]:
@@ -269,8 +262,9 @@ def _transform_batch(events: list[dict[str, Any]], gzip: bool, now_ms: float) ->
             for start in range(0, len(members), limit):
                 items.append(_batch(members[start:start + limit], gzip))
         items.extend(errors)
-    for _ in range(2):
-        items = _merge_pass(items)
+    items, grew = _merge_pass(items)
+    if grew:  # a second pass catches jobs that met only through a merge; it changes nothing otherwise
+        items, _ = _merge_pass(items, tidy_all=False)
     items.sort(key=lambda item: min((_sort_key(m) for m in item.metadata), default=(2, "")))
     return items
 

@@ -86,3 +86,29 @@ def test_items_read_like_the_reference_router_output():
     (item,) = mpsim.transform_batch([ev(1, "A", message())], now=NOW)
     assert item["batched"] is True and item.get("error") is None and "batchedRequest" in item.keys()
     assert item["batchedRequest"]["endpointPath"] == "import"
+
+
+def test_a_batch_leaves_the_cyclic_collector_as_it_was_and_its_output_settled():
+    import gc
+
+    events = [ev(i, f"u{i % 7}", message()) for i in range(1, 301)]
+    assert gc.isenabled()
+    items = mpsim.transform_batch(events, now=NOW)
+    assert gc.isenabled()
+    # the output holds no cycles: it went straight to the oldest generation, unscanned
+    assert any(o is items[0] for o in gc.get_objects(generation=2))
+    gc.disable()
+    try:
+        mpsim.transform_batch(events, now=NOW)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    kept = [[i] for i in range(10)]
+    gc.freeze()  # a caller that freezes its own objects keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        mpsim.transform_batch(events, now=NOW)
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()
+    assert kept
