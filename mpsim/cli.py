@@ -9,7 +9,7 @@ import os
 import shlex
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 from urllib.parse import urlencode
@@ -360,22 +360,42 @@ def _listening(host: str, port: int) -> Iterator[None]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Lint events or records; the answer first (one line per rule, errors first); exit 1 on errors."""
-    from .validation import validate
+    """Lint events or records; the answer first (one line per rule, errors first); exit 1 on errors.
 
-    records = _records(args.file, "file")
-    items = [item.value for item in records]
+    A JSON Lines file is read a line at a time (memory stays flat on a long log); a progress bar on
+    stderr shows the records checked, then the checks across records.
+    """
+    from ._lines import index_lines
+    from .validation import Findings, Validation, group_keys_in
+
+    lines = index_lines(args.file, "file")
+    records: Sequence[Any]
+    numbering: dict[str, Any]
+    if lines is not None:
+        records, numbering, seen = lines, {"numbers": lines.numbers, "noun": "line"}, lines.group_keys
+    else:
+        items = _records(args.file, "file")
+        records, numbering = [item.value for item in items], _numbering(items)
+        seen = group_keys_in(records)
     config = _config(args.config)
     group_keys = [k.strip() for k in args.group_keys.split(",") if k.strip()] if args.group_keys is not None else None
     project = _project_arg(args, config) if args.project is not None or config is not None else None
-    findings = validate(items, endpoint=args.endpoint, now=args.now, token=args.token, config=config,
-                        identity_merge=args.identity_merge, group_keys=group_keys, project=project)
-    print(f"{count(len(items), 'record')} checked: {severity_counts(list(findings))}")
+    run = Validation(endpoint=args.endpoint, now=args.now, token=args.token, config=config,
+                     identity_merge=args.identity_merge, group_keys=group_keys, project=project, seen_group_keys=seen)
+    found = list(run.setup_findings)
+    with _progress(len(records), "validating", "record") as bar:
+        for index, record in enumerate(records):
+            found += [_without_value(f) for f in run.check(record, index)]
+            bar.update()
+    with _progress(len(records), "across records", "record", total=None) as bar:
+        found += run.cross(_Ticking(records, bar))
+    findings = Findings(found, run.notes)
+    print(f"{count(len(records), 'record')} checked: {severity_counts(list(findings))}")
     for note in findings.notes:
         print(note)
     if findings:
         print()
-        for line in findings_by_rule(list(findings), verbose=args.verbose, per_rule=args.limit, **_numbering(records)):
+        for line in findings_by_rule(list(findings), verbose=args.verbose, per_rule=args.limit, **numbering):
             print(line)
         if not args.verbose:
             print(f"\n({_validate_command(args, args.file)} --verbose lists each finding with its path and fix)")
@@ -385,7 +405,47 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _numbering(items: list[Item]) -> dict[str, Any]:
+def _without_value(finding: Any) -> Any:
+    """The CLI prints paths and messages, never values: a finding on a whole record need not keep the record."""
+    if isinstance(finding.value, (dict, list)):
+        from dataclasses import replace
+
+        return replace(finding, value=None)
+    return finding
+
+
+#: inputs shorter than this get no progress bar (they are done before one would help)
+PROGRESS_FROM = 500
+
+
+def _progress(size: int, desc: str, unit: str, *, total: int | None | bool = True) -> Any:
+    """A tqdm bar on stderr for ``size`` items (off for small inputs); ``total=None`` counts without an end."""
+    from tqdm import tqdm
+
+    return tqdm(total=size if total is True else total, desc=desc, unit=unit, disable=size < PROGRESS_FROM,
+                file=sys.stderr)
+
+
+class _Ticking(Sequence[Any]):
+    """A sequence whose reads move a progress bar (the checks across records read the log again)."""
+
+    def __init__(self, items: Sequence[Any], bar: Any) -> None:
+        self._items, self._bar = items, bar
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: Any) -> Any:
+        self._bar.update()
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._items:
+            self._bar.update()
+            yield item
+
+
+def _numbering(items: Sequence[Item]) -> dict[str, Any]:
     """Findings name JSON Lines records by their line in the file, other records by their place (from 1)."""
     if items and all(item.where.startswith("line ") for item in items):
         return {"numbers": [int(item.where.split()[1]) for item in items], "noun": "line"}
