@@ -13,6 +13,7 @@ from typing import Any
 
 from .._dates import clock_ms
 from .._messages import TOO_OLD
+from .._progress import current as current_progress
 from ..errors import TransformError
 from ..request import Request
 from .cross import CROSS_RULES, CrossRule, all_cross_rules, cross_event_findings
@@ -144,10 +145,11 @@ def validate(obj: Any, *, endpoint: str | None = None, now: Any = None, token: s
                      config=config, project=project, rules=rules, cross_rules=cross_rules,
                      seen_group_keys=group_keys_in(items))
     findings = list(run.setup_findings)
-    for i, item in enumerate(items):
+    report = current_progress()  # the CLI's progress bars, when it asked for them
+    for i, item in enumerate(report(items, "validating") if report else items):
         findings += run.check(item, i) if isinstance(obj, list) else run.check(item)
     if isinstance(obj, list):
-        findings += run.cross(items)
+        findings += run.cross(report(items, "across records") if report else items)
     return Findings(findings, run.notes)
 
 
