@@ -43,3 +43,13 @@ def shop_and_data_plane(sim: Any, destination: Any, write_key: str) -> Iterator[
     need_js_sdk()
     with mpsim.serve(sim, rudder=destination, write_key=write_key) as server, static_site(SDK_DIR) as site:
         yield server, site
+
+
+def use_the_shop(page: Any, site: str, data_plane_url: str, write_key: str,
+                 clicks: tuple[str, ...] = ("#signin", "#buy", "#coupon"), query: str = "") -> None:
+    """Open the tiny shop with the JS SDK pointed at ``data_plane_url``, wait for the SDK, click through it
+    ("Sign in", "Buy", "Apply coupon" with Mixpanel addressed as "MP")."""
+    page.goto(f"{site}/app.html?dp={data_plane_url}&wk={write_key}{query}")
+    page.wait_for_selector("body[data-ready='1']", timeout=15000)
+    for button in clicks:
+        page.click(button)

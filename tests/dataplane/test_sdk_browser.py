@@ -15,7 +15,7 @@ import mpsim
 from mpsim.rudder.dataplane import parse_time
 
 from .helpers import CONFIG
-from .sdks import shop_and_data_plane
+from .sdks import shop_and_data_plane, use_the_shop
 
 WK = "WK_WEB"
 NOW = "2024-03-02T10:01:00Z"
@@ -43,10 +43,7 @@ def test_browser_sdk_end_to_end(browser, mode, paths):
         page.on("request", lambda request: None if request.url.startswith("http://127.0.0.1:")
                 else outside.append(request.url))
         try:
-            page.goto(f"{site}/app.html?dp={server.url}&wk={WK}{mode}")
-            page.wait_for_selector("body[data-ready='1']", timeout=15000)
-            page.click("#signin")
-            page.click("#buy")
+            use_the_shop(page, site, server.url, WK, ("#signin", "#buy"), mode)
             _wait_for(lambda: sum(e.stored for e in server.rudder.log) >= 3)
         finally:
             context.close()

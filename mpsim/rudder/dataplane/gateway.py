@@ -194,9 +194,12 @@ def _refuse(plane: DataPlane, exchange: GatewayExchange, refusal: Refusal, event
         detail += f"; 0 of {exchange.events} events stored"
     event = events[refusal.index] if isinstance(events, list) and refusal.index is not None \
         and refusal.index < len(events) else None
+    label = event_label(event) if event is not None else ""
+    if event is None and exchange.fates:  # refused before reading (write key): what it carried, for the record
+        label = exchange.fates[0].label if len(exchange.fates) == 1 else f"{len(exchange.fates)} events"
     drop = Drop("gateway", REASONS[refusal.key], detail, reply.status, exchange.seq, refusal.index,
                 event.get("messageId") if isinstance(event, dict) and isinstance(event.get("messageId"), str) else None,
-                event_label(event) if event is not None else "")
+                label)
     exchange.drops.append(drop)
     plane.drops.append(drop)
     for fate in exchange.fates:  # one refusal refuses every event of the request

@@ -77,8 +77,10 @@ def report_request(plane: DataPlane, exchange: GatewayExchange, url: str) -> Non
     records = [_record(f.index, _fate_drop(plane, f), f.message_id) for f in exchange.fates]
     if not records and exchange.drops:  # refused before any event could be read: the request is the record
         records = [_record(0, exchange.drops[0], None)]
-    exchange.sim_request = plane.sim.log_upstream(exchange.received_ms, summary, exchange.status, exchange.answer,
-                                                  records)
+    answer = exchange.answer
+    if exchange.path.startswith("/sourceConfig") and exchange.write_key:  # the source config names its key
+        answer = answer.replace(exchange.write_key, mask_key(exchange.write_key) or "")
+    exchange.sim_request = plane.sim.log_upstream(exchange.received_ms, summary, exchange.status, answer, records)
 
 
 def report_transformer(plane: DataPlane, delivery: Delivery, jobs: list[Job], status: int) -> None:
