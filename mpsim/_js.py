@@ -191,12 +191,27 @@ def is_index_key(key: str) -> bool:
 #: Searched in ``"\x00" + "\x00".join(keys)``: does any key start with an ASCII digit (and so may be
 #: an integer-like key)? The literal ``\x00`` first lets the regex engine skip ahead quickly.
 _DIGIT_START = re.compile(r"\x00[0-9]")
+#: Key sequence → whether a key starts with a digit. Objects of one schema share their keys, so
+#: the answer for a properties object is usually known from the events before it.
+_DIGIT_KEYS: dict[tuple[str, ...], bool] = {}
+
+
+def _has_digit_key(obj: dict[str, Any]) -> bool:
+    """Whether a key of ``obj`` starts with an ASCII digit (and so may be an integer-like key)."""
+    keys = tuple(obj)
+    known = _DIGIT_KEYS.get(keys)
+    if known is None:
+        known = _DIGIT_START.search("\x00" + "\x00".join(keys)) is not None
+        if len(_DIGIT_KEYS) >= 4096:
+            _DIGIT_KEYS.clear()
+        _DIGIT_KEYS[keys] = known
+    return known
 
 
 def js_keys(obj: dict[str, Any]) -> list[str]:
     """``Object.keys`` order: integer-like keys ascending first, then the rest in insertion order."""
     keys = list(obj)
-    if not _DIGIT_START.search("\x00" + "\x00".join(keys)):
+    if not _has_digit_key(obj):
         return keys
     index = sorted((k for k in keys if is_index_key(k)), key=int)
     if not index:
@@ -209,7 +224,7 @@ def spread_items(value: Any) -> Iterable[tuple[str, Any]]:
     """The ``(key, value)`` pairs that ``{...value}`` copies."""
     t = type(value)
     if t is dict:
-        if not _DIGIT_START.search("\x00" + "\x00".join(value)):
+        if not _has_digit_key(value):
             return value.items()  # no integer-like keys: insertion order is JavaScript's order
         return [(k, value[k]) for k in js_keys(value)]
     if t is list:
@@ -224,11 +239,13 @@ def spread_items(value: Any) -> Iterable[tuple[str, Any]]:
 
 
 def strip_undefined(obj: dict[str, Any]) -> dict[str, Any]:
-    """A shallow copy without the keys that hold ``UNDEFINED`` (what ``JSON.stringify`` would drop)."""
+    """``obj`` without the keys that hold ``UNDEFINED`` (what ``JSON.stringify`` would drop): a new
+    dict when there are such keys, else ``obj`` itself (the transformer passes only dicts it has
+    just built, so nothing else holds them)."""
     for v in obj.values():
         if v is UNDEFINED:
             return {k: v for k, v in obj.items() if v is not UNDEFINED}
-    return dict(obj)
+    return obj
 
 
 def _container(value: Any) -> bool:
@@ -574,7 +591,7 @@ def _normalise(value: Any, flags: _Flags) -> Any:
     """
     t = type(value)
     if t is dict:
-        if _DIGIT_START.search("\x00" + "\x00".join(value)):
+        if _has_digit_key(value):
             return {k: _normalise(value[k], flags) for k in js_keys(value) if value[k] is not UNDEFINED}
         out = None
         for key, item in value.items():

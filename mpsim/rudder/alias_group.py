@@ -8,7 +8,7 @@ from .. import _messages as msgs
 from .._js import UNDEFINED, get_path, spread_items, strip_undefined, to_string, truthy, usable
 from ..errors import ConfigurationError, InstrumentationError
 from ..request import Request
-from .common import Event, import_request, profile_request
+from .common import Event, Settings, import_request, profile_request
 
 
 def _strictly_equal(a: Any, b: Any) -> bool:
@@ -37,12 +37,16 @@ def alias(event: Event, raw: dict[str, Any]) -> list[Request]:
 
 
 def group_keys(event: Event) -> list[Any]:
-    settings = event.settings.get("groupKeySettings")
-    keys = [item.get("groupKey") for item in settings if type(item) is dict and truthy(item.get("groupKey"))] \
-        if type(settings) is list else []
+    keys = event.settings.derived(_group_keys)
     if not keys:
         raise ConfigurationError(msgs.GROUP_KEYS_NOT_CONFIGURED)
-    return keys
+    return keys  # type: ignore[no-any-return]
+
+
+def _group_keys(settings: Settings) -> list[Any]:
+    items = settings.get("groupKeySettings")
+    return [item.get("groupKey") for item in items if type(item) is dict and truthy(item.get("groupKey"))] \
+        if type(items) is list else []
 
 
 def group(event: Event) -> list[Request]:

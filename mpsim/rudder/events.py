@@ -19,7 +19,7 @@ DEFAULT_NAMES = {"page": "Loaded a Page", "screen": "Loaded a Screen"}
 def track(event: Event) -> list[Request]:
     """Revenue (``$append $transactions``), increments (``$add``), then the event to /import."""
     message = event.message
-    properties = message.get("properties", UNDEFINED)
+    properties = spread_items(message.get("properties", UNDEFINED))
     out: list[Request] = []
 
     revenue = get_path(message, "properties.revenue")
@@ -28,7 +28,7 @@ def track(event: Event) -> list[Request]:
 
     names = event.settings.increments
     if names:
-        added = {k: v for k, v in spread_items(properties) if k in names and truthy(v)}
+        added = {k: v for k, v in properties if k in names and truthy(v)}
         if added:
             out.append(engage_update(event, "$add", added))
 
@@ -36,7 +36,7 @@ def track(event: Event) -> list[Request]:
     if truthy(message_id) and type(message_id) is not str:
         raise InstrumentationError(msgs.MESSAGE_ID_TYPE)
 
-    props: dict[str, Any] = dict(spread_items(properties))
+    props: dict[str, Any] = dict(properties)
     if not event.settings.flag("dropTraitsInTrackEvent"):
         props.update(spread_items(event.get("context.traits")))
     _add_common(event, props, truncate_insert_id=True)

@@ -20,12 +20,9 @@ from .._js import (
 )
 from ..errors import InstrumentationError, TransformationCrash
 from ..request import Request
-from .common import Event, engage_update, import_request, map_fields, profile_request
+from .common import Event, Settings, engage_update, import_request, map_fields, profile_request
 from .mappings import (
     DEVICE_FAMILIES,
-    FIRST_NAME,
-    LAST_NAME,
-    NAME,
     OPERATION_PROPERTIES,
     PROFILE_EXCLUSIONS,
     PROFILE_PROPERTIES,
@@ -45,8 +42,7 @@ def identify(event: Event) -> list[Request]:
     settings = event.settings
     message = event.message
     out: list[Request] = []
-    operations = [(op, _wanted_paths(settings.get(key))) for key, op in OPERATIONS]
-    for op, paths in operations:
+    for op, paths in settings.derived(_operations):
         if paths:
             value = _operation_object(message, paths, union=op == "$union")
             if value:
@@ -74,6 +70,11 @@ def identify(event: Event) -> list[Request]:
 def _ip(event: Event) -> Any:
     ip = event.get("context.ip")
     return ip if truthy(ip) else event.message.get("request_ip", UNDEFINED)
+
+
+def _operations(settings: Settings) -> list[tuple[str, list[str]]]:
+    """Each profile operation with the trait paths the config lists for it."""
+    return [(op, _wanted_paths(settings.get(key))) for key, op in OPERATIONS]
 
 
 def _wanted_paths(items: Any) -> list[str]:
@@ -133,24 +134,6 @@ def _set_custom(target: dict[str, Any], key: str, value: Any) -> None:
     set_path(target, key, value)  # set-value's own errors (unsafe keys) become crashes in transform_with
 
 
-def _first_usable(message: dict[str, Any], paths: tuple[str, ...]) -> Any:
-    for path in paths:
-        value = get_path(message, path)
-        if usable(value):
-            return value
-    return UNDEFINED
-
-
-def full_name(message: dict[str, Any]) -> Any:
-    """``"<first> <last>"`` when there is no usable name and both parts are truthy (spec §4.5)."""
-    if usable(_first_usable(message, NAME)):
-        return UNDEFINED
-    first, last = _first_usable(message, FIRST_NAME), _first_usable(message, LAST_NAME)
-    if truthy(first) and truthy(last):
-        return f"{to_string(first)} {to_string(last)}"
-    return UNDEFINED
-
-
 def _set_object(event: Event) -> dict[str, Any]:
     """The identify ``$set`` (spec §3.5): mapped fields, full name, custom traits, device, browser."""
     message = event.message
@@ -158,8 +141,13 @@ def _set_object(event: Event) -> dict[str, Any]:
     geo = props.get("$geo_source", UNDEFINED)
     if geo is not UNDEFINED and geo != "reverse_geocoding":
         raise InstrumentationError(msgs.GEO_SOURCE)
-    if not truthy(props.get("$name", UNDEFINED)):
-        props["$name"] = full_name(message)
+    name = props.get("$name", UNDEFINED)
+    if not truthy(name):
+        # "<first> <last>" when there is no usable name and both parts are truthy (spec §4.5). The
+        # table has already found the first usable name, first name and last name.
+        first, last = props.get("$first_name", UNDEFINED), props.get("$last_name", UNDEFINED)
+        props["$name"] = f"{to_string(first)} {to_string(last)}" \
+            if not usable(name) and truthy(first) and truthy(last) else UNDEFINED
     for source in (message.get("traits", UNDEFINED), event.get("context.traits")):
         for key, value in spread_items(source):
             if key not in PROFILE_EXCLUSIONS and key not in UNSAFE_KEYS:

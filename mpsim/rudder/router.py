@@ -171,11 +171,16 @@ def _merge_pass(items: list[BatchItem], *, tidy_all: bool = True) -> tuple[list[
 
 def _unique_sorted(metadata: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The first metadata of each job, in job order (numbers ascending, then the rest as text)."""
+    jobs = [_job_key(item) for item in metadata]
+    if set(map(type, jobs)) == {int}:  # the usual case: integer job ids, sorted without key tuples
+        unique = sorted(set(jobs))
+        if jobs == unique:  # already in order, once each
+            return metadata
+        first = dict(zip(reversed(jobs), reversed(metadata), strict=True))  # each job's first metadata
+        return [first[job] for job in unique]
     seen: dict[Any, dict[str, Any]] = {}
-    for item in metadata:
-        seen.setdefault(_job_key(item), item)
-    if set(map(type, seen)) == {int}:  # the usual case: integer job ids, sorted without key tuples
-        return [seen[job] for job in sorted(seen)]
+    for job, item in zip(jobs, metadata, strict=True):
+        seen.setdefault(job, item)
     return sorted(seen.values(), key=_sort_key)
 
 
@@ -230,7 +235,7 @@ def _transform_batch(events: list[dict[str, Any]], gzip: bool, now_ms: float) ->
     settings_by_object: dict[int, Settings] = {}
     bucket_by_endpoint: dict[str, str | None] = {}
     for chunk in _chunks(events):
-        buckets: dict[str, list[tuple[Request, dict[str, Any], Any]]] = {b: [] for b in BUCKET_ORDER}
+        buckets: dict[str, list[tuple[Request, dict[str, Any], Any]]] = {"engage": [], "groups": [], "import": []}
         errors: list[BatchItem] = []
         for event in chunk:
             metadata: Any = event.get("metadata")
@@ -265,7 +270,7 @@ def _transform_batch(events: list[dict[str, Any]], gzip: bool, now_ms: float) ->
     items, grew = _merge_pass(items)
     if grew:  # a second pass catches jobs that met only through a merge; it changes nothing otherwise
         items, _ = _merge_pass(items, tidy_all=False)
-    items.sort(key=lambda item: min((_sort_key(m) for m in item.metadata), default=(2, "")))
+    items.sort(key=lambda item: min(map(_sort_key, item.metadata), default=(2, "")))
     return items
 
 
