@@ -93,7 +93,8 @@ def test_live_page_shows_what_a_real_sdk_sent_and_what_the_data_plane_dropped(br
             live.bring_to_front()
             live.wait_for_selector("#events tbody tr:has-text('Order Completed')")
             live.wait_for_selector("#findings tbody tr:has-text('integrations')")
-            live.wait_for_selector("#dataplane tbody tr:has-text('/v1/track')")
+            live.wait_for_selector("#dataplane tbody tr:has-text('processor: integrations')")
+            live.wait_for_selector("#dataplane-summary:has-text('1 dropped at processor')")  # counts come a poll later
             status = live.locator("#status").inner_text()
             findings = live.locator("#findings tbody tr").all_inner_texts()
             requests_shown = live.locator("#dataplane tbody tr").all_inner_texts()
