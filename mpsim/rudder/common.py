@@ -219,12 +219,14 @@ class Event:
             return self.user_id  # type: ignore[no-any-return]
         return "$device:" + to_string(self.anonymous_id)
 
-    @property
-    def is_web(self) -> bool:
-        return self.message.get("channel") == "web" and truthy(self.get("context.userAgent"))
-
-    def browser(self) -> tuple[Any, Any]:
-        name, version = parse_browser(to_string(self.get("context.userAgent")))
+    def browser(self) -> tuple[Any, Any] | None:
+        """``$browser`` and ``$browser_version`` of a web event with a user agent, else None."""
+        if self.message.get("channel") != "web":
+            return None
+        agent = self.get("context.userAgent")
+        if not truthy(agent):
+            return None
+        name, version = parse_browser(to_string(agent))
         return (UNDEFINED if name is None else name), (UNDEFINED if version is None else version)
 
     def time_ms(self) -> Any:
@@ -250,6 +252,13 @@ class Event:
         years = ((self.now_ms - value) / 86_400_000 * 4800 / 146097) / 12
         if years > FIVE_YEARS:
             raise InstrumentationError(msgs.TOO_OLD)
+
+
+def add_browser(event: Event, props: dict[str, Any]) -> None:
+    """``$browser`` and ``$browser_version`` for web events (track, page, screen, identify)."""
+    browser = event.browser()
+    if browser is not None:
+        props["$browser"], props["$browser_version"] = browser
 
 
 Table = list[tuple[str, tuple[str, ...]]]

@@ -9,7 +9,7 @@ from .. import _messages as msgs
 from .._js import UNDEFINED, get_path, spread_items, to_string, truthy, utf16_tail
 from ..errors import ConfigurationError, InstrumentationError
 from ..request import Request
-from .common import Event, engage_update, event_record, import_request, map_fields
+from .common import Event, add_browser, engage_update, event_record, import_request, map_fields
 from .mappings import EVENT_PROPERTIES
 
 INSERT_ID_UNITS = 36
@@ -40,7 +40,7 @@ def track(event: Event) -> list[Request]:
     if not event.settings.flag("dropTraitsInTrackEvent"):
         props.update(spread_items(event.get("context.traits")))
     _add_common(event, props, truncate_insert_id=True)
-    _add_browser(event, props)
+    add_browser(event, props)
     out.append(_event_request(event, message.get("event", UNDEFINED), props))
     return out
 
@@ -64,7 +64,7 @@ def _page_or_screen(event: Event, kind: str) -> list[Request]:
         value = message.get(key, UNDEFINED)
         if truthy(value):
             props[key] = value
-    _add_browser(event, props)
+    add_browser(event, props)
     return [_event_request(event, name, props)]
 
 
@@ -94,11 +94,6 @@ def _add_common(event: Event, props: dict[str, Any], *, truncate_insert_id: bool
         props["distinct_id"] = event.simplified_id
         props["$device_id"] = event.anonymous_id
         props["$user_id"] = event.user_id
-
-
-def _add_browser(event: Event, props: dict[str, Any]) -> None:
-    if event.is_web:
-        props["$browser"], props["$browser_version"] = event.browser()
 
 
 # --------------------------------------------------------------------------- event-name templates

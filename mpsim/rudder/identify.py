@@ -20,7 +20,7 @@ from .._js import (
 )
 from ..errors import InstrumentationError, TransformationCrash
 from ..request import Request
-from .common import Event, Settings, engage_update, import_request, map_fields, profile_request
+from .common import Event, Settings, add_browser, engage_update, import_request, map_fields, profile_request
 from .mappings import (
     DEVICE_FAMILIES,
     OPERATION_PROPERTIES,
@@ -159,8 +159,7 @@ def _set_object(event: Event) -> dict[str, Any]:
                 del props[old]
                 props[new] = value
     _add_device(event, props)
-    if event.is_web:
-        props["$browser"], props["$browser_version"] = event.browser()
+    add_browser(event, props)
     return props
 
 

@@ -69,10 +69,6 @@ class BatchItem:
         return output_html(head + "".join(request_body_html(r) for r in self.requests), "batch")
 
 
-def _job_key(metadata: Any) -> Any:
-    return metadata.get("jobId") if isinstance(metadata, dict) else None
-
-
 def _user_key(user: Any) -> Any:
     """A hashable key for ``metadata.userId``; a missing userId is a key of its own."""
     if user is UNDEFINED:
@@ -162,7 +158,7 @@ def _merge_pass(items: list[BatchItem], *, tidy_all: bool = True) -> tuple[list[
         grew.add(id(target))
         for metadata in item.metadata:
             target.metadata.append(metadata)
-            owner.setdefault(_job_key(metadata), target)
+            owner.setdefault(metadata.get("jobId"), target)
     for item in kept:
         if tidy_all or id(item) in grew:
             item.metadata = _unique_sorted(item.metadata)
@@ -170,8 +166,10 @@ def _merge_pass(items: list[BatchItem], *, tidy_all: bool = True) -> tuple[list[
 
 
 def _unique_sorted(metadata: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The first metadata of each job, in job order (numbers ascending, then the rest as text)."""
-    jobs = [_job_key(item) for item in metadata]
+    """The first metadata of each job, in job order (numbers ascending, then the rest as text).
+
+    Every metadata here is an object (``transform_batch`` checks them first)."""
+    jobs: list[Any] = [item.get("jobId") for item in metadata]
     if set(map(type, jobs)) == {int}:  # the usual case: integer job ids, sorted without key tuples
         unique = sorted(set(jobs))
         if jobs == unique:  # already in order, once each
@@ -184,8 +182,16 @@ def _unique_sorted(metadata: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(seen.values(), key=_sort_key)
 
 
-def _sort_key(metadata: Any) -> tuple[int, Any]:
-    job = _job_key(metadata)
+def _item_order(item: BatchItem) -> tuple[int, Any]:
+    """Items are output in the order of their smallest job."""
+    jobs: list[Any] = [m.get("jobId") for m in item.metadata]
+    if jobs and set(map(type, jobs)) == {int}:
+        return (0, min(jobs))
+    return min(map(_sort_key, item.metadata), default=(2, ""))
+
+
+def _sort_key(metadata: dict[str, Any]) -> tuple[int, Any]:
+    job = metadata.get("jobId")
     return (0, job) if isinstance(job, (int, float)) and not isinstance(job, bool) else (1, str(job))
 
 
@@ -239,9 +245,11 @@ def _transform_batch(events: list[dict[str, Any]], gzip: bool, now_ms: float) ->
         errors: list[BatchItem] = []
         for event in chunk:
             metadata: Any = event.get("metadata")
-            destination, message = event.get("destination"), event.get("message")
+            destination: Any = event.get("destination")
+            message: Any = event.get("message")
             try:
-                if isinstance(message, dict) and truthy(message.get("statusCode", UNDEFINED)):
+                status = message.get("statusCode") if isinstance(message, dict) else None
+                if status is not None and truthy(status):  # a request built earlier passes through
                     requests = [Request.from_rudder(message)]
                 else:
                     settings = settings_by_object.get(id(destination))
@@ -270,7 +278,7 @@ def _transform_batch(events: list[dict[str, Any]], gzip: bool, now_ms: float) ->
     items, grew = _merge_pass(items)
     if grew:  # a second pass catches jobs that met only through a merge; it changes nothing otherwise
         items, _ = _merge_pass(items, tidy_all=False)
-    items.sort(key=lambda item: min(map(_sort_key, item.metadata), default=(2, "")))
+    items.sort(key=_item_order)
     return items
 
 
