@@ -78,17 +78,18 @@ def _user_key(user: Any) -> Any:
     return (type(user), json.dumps(user, sort_keys=True, default=str))
 
 
-def _chunks(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Group events by type while keeping each user's events in order across types (spec §6.1).
+def _chunks(events: list[dict[str, Any]]) -> list[list[int]]:
+    """Group events (by position) by type while keeping each user's events in order across types
+    (spec §6.1).
 
     An event joins the first chunk of its type that is not before its user's previous chunk. The
     chunks of each string type are indexed by position, so finding that chunk is a binary search,
     not a scan over every chunk since the user's last one.
     """
-    chunks: list[tuple[Any, list[dict[str, Any]]]] = []
+    chunks: list[tuple[Any, list[int]]] = []
     by_kind: dict[str, list[int]] = {}  # string type → positions of its chunks, ascending
     last: dict[Any, int] = {}
-    for event in events:
+    for position, event in enumerate(events):
         metadata = event.get("metadata") or {}
         user = metadata.get("userId", UNDEFINED) if isinstance(metadata, dict) else UNDEFINED
         user_key = user if type(user) is str else _user_key(user)  # a string never equals the tuple keys
@@ -107,7 +108,7 @@ def _chunks(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
             chunks.append((kind, []))
             if type(kind) is str:
                 positions.append(index)
-        chunks[index][1].append(event)
+        chunks[index][1].append(position)
         last[user_key] = index
     return [members for _, members in chunks]
 
@@ -240,35 +241,45 @@ def _transform_batch(events: list[dict[str, Any]], gzip: bool, now_ms: float) ->
     # is compiled (or looked up by content) once, and each endpoint's bucket is found once.
     settings_by_object: dict[int, Settings] = {}
     bucket_by_endpoint: dict[str, str | None] = {}
+    # Each event is transformed in input order (its objects are near each other in memory); what
+    # an event gives, or what it raises, is then batched, recorded or raised in chunk order.
+    outcomes: list[Any] = []
+    for event in events:
+        destination: Any = event.get("destination")
+        message: Any = event.get("message")
+        try:
+            status = message.get("statusCode") if isinstance(message, dict) else None
+            if status is not None and truthy(status):  # a request built earlier passes through
+                outcomes.append([Request.from_rudder(message)])
+                continue
+            settings = settings_by_object.get(id(destination))
+            if settings is None:
+                settings = settings_by_object[id(destination)] = Settings.from_destination(destination)
+            if not isinstance(message, dict):
+                raise TransformError(f"message must be a JSON object, not {type(message).__name__}")
+            outcomes.append(transform_with(message, settings, now_ms))
+        except Exception as exc:  # noqa: BLE001 - kept, and raised below in chunk order unless a TransformError
+            outcomes.append(exc)
     for chunk in _chunks(events):
         buckets: dict[str, list[tuple[Request, dict[str, Any], Any]]] = {"engage": [], "groups": [], "import": []}
         errors: list[BatchItem] = []
-        for event in chunk:
+        for position in chunk:
+            event, outcome = events[position], outcomes[position]
             metadata: Any = event.get("metadata")
-            destination: Any = event.get("destination")
-            message: Any = event.get("message")
-            try:
-                status = message.get("statusCode") if isinstance(message, dict) else None
-                if status is not None and truthy(status):  # a request built earlier passes through
-                    requests = [Request.from_rudder(message)]
-                else:
-                    settings = settings_by_object.get(id(destination))
-                    if settings is None:
-                        settings = settings_by_object[id(destination)] = Settings.from_destination(destination)
-                    if not isinstance(message, dict):
-                        raise TransformError(f"message must be a JSON object, not {type(message).__name__}")
-                    requests = transform_with(message, settings, now_ms)
-            except TransformError as exc:
-                errors.append(BatchItem(metadata=[metadata], destination=destination, status_code=exc.status_code,
-                                        error=exc.message, stat_tags=exc.stat_tags))
+            if isinstance(outcome, Exception):
+                if not isinstance(outcome, TransformError):
+                    raise outcome
+                errors.append(BatchItem(metadata=[metadata], destination=event.get("destination"),
+                                        status_code=outcome.status_code, error=outcome.message,
+                                        stat_tags=outcome.stat_tags))
                 continue
-            for request in requests:
+            for request in outcome:
                 endpoint = request.endpoint
                 bucket = bucket_by_endpoint.get(endpoint, UNDEFINED)
                 if bucket is UNDEFINED:
                     bucket = bucket_by_endpoint[endpoint] = _bucket(endpoint)
                 if bucket is not None:
-                    buckets[bucket].append((request, metadata, destination))
+                    buckets[bucket].append((request, metadata, event.get("destination")))
         for name in BUCKET_ORDER:
             members = buckets[name]
             limit = BATCH_LIMITS[name]

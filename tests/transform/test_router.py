@@ -113,3 +113,12 @@ def test_a_batch_leaves_the_cyclic_collector_as_it_was_and_its_output_settled():
     finally:
         gc.unfreeze()
     assert kept
+
+
+def test_a_broken_prebuilt_request_still_stops_the_batch_with_its_error():
+    import pytest
+
+    broken = {"statusCode": 200, "type": "REST"}  # looks built, has no endpoint
+    events = [ev(1, "A", message()), ev(2, "B", broken), ev(3, "C", message(type="bogus"))]
+    with pytest.raises(mpsim.MpsimError, match="needs an 'endpoint'"):
+        mpsim.transform_batch(events, now=NOW)
