@@ -93,7 +93,7 @@ def handle_track(sim: Simulator, request: WireRequest, received: int, results: l
     params = decoded.params
     if len(decoded.records) > MAX_RECORDS:
         return _simple_reply(params, False, f"a request may carry at most {MAX_RECORDS} events")
-    ctx = Context("track", request.host, received, sim.identity_merge == "simplified",
+    ctx = Context("track", request.host, received, sim._state.identity.mode == "simplified",
                   request_ip=request.header("x-forwarded-for") or "127.0.0.1", use_request_ip=flag(params, "ip"),
                   new_insert_id=sim.new_insert_id, geo=sim.geo)
     stored = sim.host_accepted(request.host)
@@ -149,7 +149,7 @@ def handle_import(sim: Simulator, request: WireRequest, received: int, results: 
     if len(decoded.records) > MAX_RECORDS:
         return _import_error(400, f"request has {len(decoded.records)} events; the limit is {MAX_RECORDS}",
                              "Bad Request")
-    ctx = Context("import", request.host, received, sim.identity_merge == "simplified",
+    ctx = Context("import", request.host, received, sim._state.identity.mode == "simplified",
                   request_ip=request.header("x-forwarded-for") or None, new_insert_id=sim.new_insert_id,
                   geo=sim.geo)
     stored = sim.host_accepted(request.host)

@@ -31,11 +31,6 @@ _NO_GROUPS: tuple[tuple[str, str], ...] = ()
 _NOTHING: frozenset[int] = frozenset()
 
 
-def _same_value(value: Any, column_value: Any) -> bool:
-    """Whether a property repeats its column exactly (same type too: ``1`` is not ``True``), so it is not written."""
-    return value is not None and type(value) is type(column_value) and value == column_value
-
-
 def _layout(keys: tuple[str, ...]) -> tuple[tuple[tuple[int, str], ...], tuple[int, ...]]:
     """Of a key order: the (position, name) of the names a column may hold, and the positions of the others."""
     columns = tuple((position, key) for position, key in enumerate(keys) if key in _COLUMN_KEYS)
@@ -88,8 +83,12 @@ class EventStore:
             column = {"time": event.time_ms, "distinct_id": event.distinct_id, "$insert_id": event.insert_id,
                       "$mp_api_endpoint": event.host, "$mp_api_timestamp_ms": event.received_ms,
                       "$import": event.endpoint == "import" or None}
-            from_column = frozenset(position for position, key in column_positions
-                                    if _same_value(values[position], column[key]))
+            same = []
+            for position, key in column_positions:  # the value repeats its column exactly (1 is not True)
+                value, in_column = values[position], column[key]
+                if value is not None and type(value) is type(in_column) and value == in_column:
+                    same.append(position)
+            from_column = frozenset(same)
         else:
             from_column = _NOTHING
         shape = (keys, from_column)
@@ -102,12 +101,13 @@ class EventStore:
         else:
             values = [value for position, value in enumerate(values) if position not in from_column]
         self.seq.append(event.seq)
-        self.names.append(_shared(event.name))
-        self.distinct_ids.append(_shared(event.distinct_id))
+        name, distinct_id, endpoint, host = event.name, event.distinct_id, event.endpoint, event.host
+        self.names.append(sys.intern(name) if type(name) is str else name)
+        self.distinct_ids.append(sys.intern(distinct_id) if type(distinct_id) is str else distinct_id)
         self.times.append(event.time_ms)
         self.insert_ids.append(event.insert_id)
-        self.endpoints.append(_shared(event.endpoint))
-        self.hosts.append(_shared(event.host))
+        self.endpoints.append(sys.intern(endpoint) if type(endpoint) is str else endpoint)
+        self.hosts.append(sys.intern(host) if type(host) is str else host)
         self.received.append(event.received_ms)
         self.generated.append(1 if event.generated_insert_id else 0)
         self.groups.append(event.groups or _NO_GROUPS)

@@ -142,7 +142,8 @@ def validate_properties(props: dict[str, Any], record_size: int | None = None) -
     for key, value in props.items():
         if not (type(key) is str and key.isascii()) and _SURROGATE.search(key):
             raise RecordError(f"properties.{key}", f"properties.{key} is invalid: string should be valid utf8")
-        if _fine(value):
+        kind = type(value)
+        if kind in _SCALARS or (kind is str and value.isascii()):  # _fine(value), inline: once per property
             continue
         path = f"properties.{key}"
         _check_shape(value, path, 1 if isinstance(value, dict) else 0)

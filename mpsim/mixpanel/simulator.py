@@ -391,13 +391,14 @@ class Simulator(StateViews):
             name, props, event_ms, distinct_id, generated = check_event(record, ctx)
         except RecordError as exc:
             return RecordResult(index, False, field=exc.field, message=exc.message, insert_id=insert_id)
-        if name == "$merge" and ctx.endpoint == "track" and self.identity_merge == "original":
+        mode = self._state.identity.mode  # not the locked view: this runs once per record
+        if name == "$merge" and ctx.endpoint == "track" and mode == "original":
             return RecordResult(index, True, insert_id=insert_id, note="$merge is only honoured on /import")
         prepared = PreparedEvent(index, name, props, event_ms or 0, distinct_id or "", generated, ctx.endpoint,
                                  ctx.host, ctx.received_ms, insert_id)
         try:
             prepared.pair = device_pair(name, props)
-            prepared.identity_op = identity_op(name, props, self.identity_merge, prepared.pair)
+            prepared.identity_op = identity_op(name, props, mode, prepared.pair)
         except RecordError as exc:
             prepared.error = exc  # found after Mixpanel numbered the record: it uses up a seq
         return prepared
@@ -440,7 +441,7 @@ class Simulator(StateViews):
 
     def _journal_identity(self, operation: str, ids: tuple[str, ...], outcome: Any, seq: int) -> None:
         """Record one identity step; ``outcome`` None means the project's mode ignores the operation."""
-        mode = self.identity_merge
+        mode = self._state.identity.mode
         if outcome is None:
             self.journal.identity_step(seq, operation, ids, IGNORED, IGNORED_RULES[(mode, operation)])
         elif not outcome.ok:

@@ -343,10 +343,10 @@ def decode(request: WireRequest, *, allow_gzip: bool) -> Decoded:
     if data is not None:
         records, broken = _parse_data(data)
         return Decoded(records, params, broken, size=len(data.encode("utf-8", "surrogateescape")))
-    if not text.strip():
+    stripped = text.strip()
+    if not stripped:
         raise DecodeError("no data: send a 'data' parameter or a JSON body")
     size = len(body)  # the text's bytes: surrogateescape gives back exactly the bytes it read
-    stripped = text.strip()
     if content_type == "application/x-ndjson" or (stripped[:1] == "{" and "\n" in stripped):
         try:
             records, broken = loads_records(stripped)
