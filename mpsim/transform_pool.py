@@ -10,9 +10,8 @@ A worker never decides anything the caller sees: an event it cannot turn into bo
 error, or anything unexpected) comes back as ``None`` and the caller runs that event in-process, so
 the error, the requests and the replies are exactly those of a serial replay.
 
-Workers are forked (cheap, nothing to import); where that is not possible or advised (no ``fork`` on the
-platform, inside a daemon process, other threads running on Python 3.12+) there is no pool and the
-replay stays in-process.
+Workers are forked (cheap, nothing to import); where that is not possible or advised (not Linux, inside
+a daemon process, other threads running on Python 3.12+) there is no pool and the replay stays in-process.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import gc
 import multiprocessing
 import pickle
 import queue
+import signal
 import sys
 import threading
 from collections import deque
@@ -45,16 +45,18 @@ _now: Any = None
 
 
 def can_fork() -> bool:
-    """Whether a worker process can be forked here: ``fork`` available, not a daemon process, and either one
-    thread or a Python before 3.12 (where forking with threads running is the platform's default way to
-    start processes; from 3.12 Python warns against it, so a replay then stays in-process)."""
-    return ("fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+    """Whether a worker process can be forked here: Linux (``fork`` is unsafe on macOS), not a daemon
+    process, and one thread or a Python before 3.12 (where forking with threads running is the platform's
+    default way to start processes; from 3.12 Python warns against it, so a replay then stays in-process)."""
+    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon
             and (threading.active_count() == 1 or sys.version_info < (3, 12)))
 
 
 def _start_worker(destination: Any, now: Any) -> None:
     global _destination, _now
     _destination, _now = destination, now
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the replaying process: it stops the worker
     gc.freeze()  # what the worker inherited is never garbage: the collector need not scan it
     gc.enable()
 
