@@ -378,6 +378,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     print(f"mpsim: stopped; it had received {_holds(sim)}")
+    from .mixpanel.explain import dropped_lines
+
+    for line in dropped_lines(sim):  # Mixpanel's own drops and the data plane's (by gate and reason)
+        print(f"mpsim: {line}")
     return 0
 
 
