@@ -93,7 +93,8 @@ def test_live_page_shows_what_a_real_sdk_sent_and_what_the_data_plane_dropped(br
             live.bring_to_front()
             live.wait_for_selector("#events tbody tr:has-text('Order Completed')")
             live.wait_for_selector("#findings tbody tr:has-text('integrations')")
-            live.wait_for_selector("#dataplane tbody tr:has-text('/v1/track')")
+            live.wait_for_selector("#dataplane tbody tr:has-text('processor: integrations')")
+            live.wait_for_selector("#dataplane-summary:has-text('1 dropped at processor')")  # counts come a poll later
             status = live.locator("#status").inner_text()
             findings = live.locator("#findings tbody tr").all_inner_texts()
             requests_shown = live.locator("#dataplane tbody tr").all_inner_texts()
@@ -128,3 +129,29 @@ def test_every_door_of_the_gateway_reports_into_the_log(route):
     assert "WRONG" not in entry.request["url"] and entry.request["write_key"] == "W… (5 characters)"
     assert [r.note.split(" (")[0] for r in entry.records] == ["RudderStack gateway: write key"]
     assert "at the RudderStack gateway" in str(dp.sim.explain("p1"))
+
+
+@pytest.mark.parametrize("path, why", [("/v1/webhook", "webhook sources are not simulated"),
+                                       ("/v1/v1/batch", "not a data-plane route"),
+                                       ("/beacon/v1/track", "not a data-plane route")])
+def test_paths_the_gateway_does_not_serve_get_the_routers_404_and_a_drop(path, why):
+    dp = plane()
+    reply = post(dp, path, {"batch": [event(anonymousId="lost-1"), event(anonymousId="lost-2")]})
+    assert (reply.status, reply.body, reply.content_type) == (404, "404 page not found\n", "text/plain; charset=utf-8")
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    (drop,) = dp.drops
+    assert (drop.gate, drop.reason, drop.status) == ("gateway", "route", 404) and why in drop.detail
+    assert dp.sim.dropped() == {"RudderStack gateway: route (a path the gateway does not serve)": 2}
+    assert "answered 404: route" in str(dp.sim.explain("lost-2"))
+    assert _mixpanel_requests(dp.sim) == []
+
+
+def test_without_a_data_plane_v1_paths_stay_mixpanels():
+    sim = mpsim.Simulator(token="T")
+    with mpsim.serve(sim) as server:
+        reply = requests.post(f"{server.url}/v1/webhook", json={}, timeout=10)
+    assert reply.status_code == 404 and reply.headers["content-type"] == "application/json"
+
+
+def _mixpanel_requests(sim):
+    return [x for x in sim.log if not x.request.get("door")]
