@@ -7,8 +7,11 @@ import time
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mpsim
+from mpsim.mixpanel.control import findings as control_findings
 from mpsim.rudder.dataplane import DataPlane
 
 from .helpers import CONFIG, WK, auth, event, plane, post
@@ -155,3 +158,35 @@ def test_without_a_data_plane_v1_paths_stay_mixpanels():
 
 def _mixpanel_requests(sim):
     return [x for x in sim.log if not x.request.get("door")]
+
+
+_ids = st.sampled_from(["", "  ", "a1", "u1", "\u200b", None, 7])
+_events = st.one_of(
+    st.fixed_dictionaries({"type": st.sampled_from(["track", "identify", "page", "merge", "Track", None]),
+                           "event": st.sampled_from(["E", ""]), "anonymousId": _ids, "userId": _ids,
+                           "messageId": st.sampled_from(["m1", "m2", None, 5])},
+                          optional={"integrations": st.sampled_from([None, {"All": False}, {"MP": True, "All": False},
+                                                                     {"Mixpanel": True}, "all"])}),
+    st.sampled_from(["text", 3, None, []]))
+
+
+@given(st.lists(st.lists(_events, max_size=4), min_size=1, max_size=4),
+       st.sampled_from(["/v1/batch", "/v1/track", "/v1/import", "/v1/nowhere"]))
+@settings(max_examples=60, deadline=None)
+def test_every_event_the_data_plane_drops_is_in_the_simulators_views(requests_sent, path):
+    dp = plane()
+    for batch in requests_sent:
+        post(dp, path, batch[0] if path == "/v1/track" and batch else {"batch": batch})
+    sim = dp.sim
+    rudder = [x for x in sim.log if x.request.get("door")]
+    assert len([x for x in rudder if x.request["endpoint"] != "routerTransform"]) == len(dp.log)  # one per request
+    dropped_records = [r for x in rudder for r in x.records if not r.stored]
+    assert sum(n for k, n in sim.dropped().items() if k.startswith("RudderStack ")) == len(dropped_records)
+    assert all(r.note.startswith("RudderStack ") and r.message for r in dropped_records)
+    assert len([f for f in control_findings(sim) if f["kind"] == "dataplane"]) == len(
+        [d for d in dp.drops if d.gate != "mixpanel"])
+    for fate in (f for exchange in dp.log for f in exchange.fates):
+        drop = fate.drop or (dp.jobs[fate.job - 1].drop if fate.job else None)
+        for distinct_id in {fate.anonymous_id, fate.user_id} - {""}:
+            told = sim.explain(distinct_id).data["dropped_before_mixpanel"]
+            assert (drop is not None and drop.gate != "mixpanel") <= bool(told)  # a dropped event is told about

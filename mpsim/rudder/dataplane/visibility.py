@@ -26,7 +26,7 @@ REASON_WORDS: dict[str, str] = {
     "route": "a path the gateway does not serve",
     "no identity": "an event without anonymousId or userId refuses the whole request",
     "not an event": "a batch element that is not an event refuses the whole request",
-    "invalid json": "the body is not JSON (or gzip without Content-Encoding: gzip)",
+    "invalid json": "the body is not JSON, or is gzip without Content-Encoding: gzip",
     "empty batch": "a batch without events",
     "too large": "over 4 096 000 bytes after gunzip",
     "unreadable body": "a broken gzip body",
