@@ -3,6 +3,7 @@ and the live page ``/_mpsim/`` in Chromium with RudderStack's JS SDK sending."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -190,3 +191,13 @@ def test_every_event_the_data_plane_drops_is_in_the_simulators_views(requests_se
         for distinct_id in {fate.anonymous_id, fate.user_id} - {""}:
             told = sim.explain(distinct_id).data["dropped_before_mixpanel"]
             assert (drop is not None and drop.gate != "mixpanel") <= bool(told)  # a dropped event is told about
+
+
+def test_a_saved_state_keeps_the_data_planes_log_entries_and_drop_counts():
+    dp = plane()
+    post(dp, "/v1/track", event(integrations={"MP": True, "All": False}))
+    post(dp, "/v1/track", event(userId="u1"))
+    back = mpsim.Simulator.from_snapshot(json.loads(dp.sim.snapshot().to_json()))
+    assert back.dropped() == dp.sim.dropped() == {
+        "RudderStack processor: integrations (the event's integrations object leaves Mixpanel out)": 1}
+    assert [x.request.get("door") for x in back.log] == ["rudderstack", "rudderstack", None]
