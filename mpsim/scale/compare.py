@@ -15,8 +15,9 @@ from typing import Any
 
 from ..errors import MpsimError
 from ..mixpanel.identity import DEVICE_PREFIX
+from ..wording import plural
 from . import _deps
-from .replay import ScaleReplay, replay
+from .replay import ScaleReplay, counted, replay
 
 CHANGE_TABLES = ("users", "events", "profiles", "rejected")
 
@@ -227,10 +228,13 @@ def comparison_text(s: dict[str, Any]) -> str:
     """The comparison, answer first."""
     a, b = s["labels"]
     matched = s["events_matched"] or 1
+    moved, profiles, newly = s["events_moved"], s["profiles_changed"], s["newly_rejected"]
     lines = [
-        f"From {a} to {b}: {s['users_split']:,} users split and {s['users_joined']:,} join; "
-        f"{s['events_moved']:,} events ({100 * s['events_moved'] / matched:.1f}%) are attributed to another user; "
-        f"{s['profiles_changed']:,} profiles change; {s['newly_rejected']:,} records are newly rejected "
+        f"From {a} to {b}: {counted(s['users_split'], 'user')} split and {s['users_joined']:,} "
+        f"{'joins' if s['users_joined'] == 1 else 'join'}; "
+        f"{counted(moved, 'event')} ({100 * moved / matched:.1f}%) {plural('is', moved)} attributed to another user; "
+        f"{counted(profiles, 'profile')} {'changes' if profiles == 1 else 'change'}; "
+        f"{counted(newly, 'record')} {plural('is', newly)} newly rejected "
         f"({s['no_longer_rejected']:,} no longer), {s.get('newly_dropped', 0):,} newly dropped.",
         f"  {a}: {_side(s['a'])}",
         f"  {b}: {_side(s['b'])}",
@@ -248,6 +252,6 @@ def _side(side: dict[str, Any]) -> str:
     project = side.get("project") or {}
     return (f"{project.get('identity_merge')} ID merge"
             + (f", residency {project['residency']}" if project.get("residency") else "")
-            + f": {side.get('events') or 0:,} events, {side.get('users') or 0:,} users, "
-              f"{side.get('profiles') or 0:,} profiles, {side.get('rejected') or 0:,} rejected, "
+            + f": {counted(side.get('events') or 0, 'event')}, {counted(side.get('users') or 0, 'user')}, "
+              f"{counted(side.get('profiles') or 0, 'profile')}, {side.get('rejected') or 0:,} rejected, "
               f"{side.get('dropped') or 0:,} dropped")

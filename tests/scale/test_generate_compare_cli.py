@@ -103,7 +103,8 @@ def test_compare_original_and_simplified_on_a_shared_device(tmp_path):
     assert s["events_moved"] == 2
     assert s["newly_rejected"] == 1 and "alias" in next(iter(s["top_new_rejections"]))
     assert s["no_longer_rejected"] == 0
-    assert result.text().startswith("From original to simplified: 1 users split and 0 join; 2 events")
+    assert result.text().startswith("From original to simplified: 1 user split and 0 join; 2 events (66.7%) are attributed "
+                                    "to another user; 1 profile changes")
 
 
 def test_cli_generate_replay_compare_lead_with_the_answer(tmp_path, capsys):
@@ -125,3 +126,19 @@ def test_cli_generate_replay_compare_lead_with_the_answer(tmp_path, capsys):
     assert main(["scale", "replay", str(tmp_path / "none"), "--config", str(tmp_path / "dest.json"), "--out",
                  str(tmp_path / "x"), "--quiet"]) == 2
     assert "no history files found" in capsys.readouterr().err
+
+
+def test_summaries_count_in_the_singular_for_one():
+    from mpsim.scale.compare import comparison_text
+
+    side = {"project": {"identity_merge": "original"}, "events": 1, "users": 1, "profiles": 1, "rejected": 0,
+            "dropped": 0}
+    one = {"labels": ["a", "b"], "a": side, "b": side, "users_split": 1, "users_joined": 1, "events_matched": 1,
+           "events_moved": 1, "events_only_a": 0, "events_only_b": 0, "profiles_changed": 1,
+           "top_changed_properties": {}, "no_longer_rejected": 0, "newly_rejected": 1, "top_new_rejections": {}}
+    text = comparison_text(one)
+    assert text.startswith("From a to b: 1 user split and 1 joins; 1 event (100.0%) is attributed to another user; "
+                           "1 profile changes; 1 record is newly rejected")
+    assert "1 event, 1 user, 1 profile," in text
+    many = comparison_text({**one, "users_split": 2000, "events_moved": 3, "events_matched": 4})
+    assert many.startswith("From a to b: 2,000 users split and 1 joins; 3 events (75.0%) are attributed")
