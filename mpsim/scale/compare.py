@@ -47,6 +47,10 @@ class ScaleComparison:
     def text(self) -> str:
         return comparison_text(self.summary)
 
+    def plot(self, ax: Any = None, title: str | None = None) -> Any:
+        """The answer as one bar chart (matplotlib axes): see ``plot_comparison``."""
+        return plot_comparison(self.summary, ax=ax, title=title)
+
 
 def compare(source: str, destination: Mapping[str, Any] | None = None, *, out: str,
             destination_b: Mapping[str, Any] | None = None, project: Mapping[str, Any] | None = None,
@@ -255,3 +259,35 @@ def _side(side: dict[str, Any]) -> str:
             + f": {counted(side.get('events') or 0, 'event')}, {counted(side.get('users') or 0, 'user')}, "
               f"{counted(side.get('profiles') or 0, 'profile')}, {side.get('rejected') or 0:,} rejected, "
               f"{side.get('dropped') or 0:,} dropped")
+
+
+#: the bars of ``plot_comparison``: summary key, label, colour
+PLOT_BARS = (("users_split", "users split", "#7856ff"), ("users_joined", "users joined", "#7856ff"),
+             ("events_moved", "events attributed to another user", "#ff7557"),
+             ("profiles_changed", "profiles that change", "#1cb1a0"),
+             ("newly_rejected", "records newly rejected", "#e0a100"))
+
+
+def plot_comparison(summary: dict[str, Any], ax: Any = None, title: str | None = None) -> Any:
+    """What changes from side a to side b, one bar per answer, each with its count (and share of its whole)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        ax = plt.figure(figsize=(8, 3.2)).gca()
+    a, b = summary["labels"]
+    wholes = {"users_split": summary["a"].get("users"), "users_joined": summary["b"].get("users"),
+              "events_moved": summary["events_matched"], "profiles_changed": summary["a"].get("profiles"),
+              "newly_rejected": None}
+    keys = [k for k, _, _ in PLOT_BARS]
+    values = [int(summary[k] or 0) for k in keys]
+    ax.barh([label for _, label, _ in PLOT_BARS], values, color=[c for _, _, c in PLOT_BARS])
+    ax.invert_yaxis()
+    for y, (key, value) in enumerate(zip(keys, values, strict=True)):
+        whole = wholes[key] or 0
+        share = f" ({100 * value / whole:.1f}% of {whole:,})" if whole else ""
+        ax.text(value, y, f" {value:,}{share}", va="center", fontsize=9)
+    ax.set_xlim(0, max(values + [1]) * 1.45)
+    ax.set_title(title or f"From {a} to {b}")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.figure.tight_layout()
+    return ax

@@ -105,6 +105,14 @@ def test_compare_original_and_simplified_on_a_shared_device(tmp_path):
     assert s["no_longer_rejected"] == 0
     assert result.text().startswith("From original to simplified: 1 user split and 0 join; 2 events (66.7%) are attributed "
                                     "to another user; 1 profile changes")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = result.plot()
+    assert [int(p.get_width()) for p in ax.patches] == [1, 0, 2, s["profiles_changed"], 1]
+    assert [t.get_text() for t in ax.get_yticklabels()][:3] == ["users split", "users joined",
+                                                               "events attributed to another user"]
+    assert ax.texts[2].get_text() == " 2 (66.7% of 3)"
 
 
 def test_cli_generate_replay_compare_lead_with_the_answer(tmp_path, capsys):
