@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -33,6 +34,12 @@ def _children(pid: int) -> list[int]:
         except OSError:
             continue
     return out
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of the child processes waited for so far (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _tree_rss(root: int, descend: bool = True) -> tuple[int, int]:
@@ -70,6 +77,7 @@ def run(size: int, folder: Path, workers: int) -> dict:
     command = [sys.executable, "-m", "mpsim.cli", "scale", "replay", str(history), "--config",
                str(folder / "config.json"), "--project", str(folder / "project.json"), "--now", end, "--out", str(out),
                "--workers", str(workers), "--quiet"]
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     peak_total = peak_one = peak_driver = 0
@@ -84,10 +92,12 @@ def run(size: int, folder: Path, workers: int) -> dict:
         ticks += 1
         time.sleep(0.2)
     seconds = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before  # the replay and every worker it waited for
     if child.returncode:
         raise SystemExit(f"replay of {size:,} events failed ({child.returncode})")
     summary = json.loads((out / "summary.json").read_text())
     return {"events": size, "seconds": round(seconds, 1), "events_per_s": round(size / seconds),
+            "cpu_s": round(cpu, 1), "events_per_cpu_s": round(size / cpu) if cpu else None,
             "peak_tree_mb": round(peak_total / 2**20), "peak_process_mb": round(peak_one / 2**20),
             "peak_driver_mb": round(peak_driver / 2**20),
             "load_avg_1min": {"mean": round(sum(loads) / max(len(loads), 1), 2), "max": round(max(loads or [0]), 2)},
@@ -107,10 +117,11 @@ def main() -> None:
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
     rows = [run(size, folder, args.workers) for size in args.sizes]
-    print(f"{'events':>12} {'seconds':>8} {'events/s':>9} {'peak tree MB':>13} {'peak proc MB':>13} "
-          f"{'driver MB':>10} {'load':>5} stages (s)")
+    print(f"{'events':>12} {'seconds':>8} {'events/s':>9} {'CPU s':>8} {'ev/CPU s':>9} {'peak tree MB':>13} "
+          f"{'peak proc MB':>13} {'driver MB':>10} {'load':>5} stages (s)")
     for r in rows:
-        print(f"{r['events']:>12,} {r['seconds']:>8} {r['events_per_s']:>9,} {r['peak_tree_mb']:>13,} "
+        print(f"{r['events']:>12,} {r['seconds']:>8} {r['events_per_s']:>9,} {r['cpu_s']:>8} {r['events_per_cpu_s']:>9,} "
+              f"{r['peak_tree_mb']:>13,} "
               f"{r['peak_process_mb']:>13,} {r['peak_driver_mb']:>10,} {r['load_avg_1min']['mean']:>5} {r['stages_s']}")
     for a, b in zip(rows, rows[1:], strict=False):
         print(f"{a['events']:,} -> {b['events']:,} ({b['events'] / a['events']:.0f}x the events): "
