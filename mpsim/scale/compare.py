@@ -155,11 +155,11 @@ def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[s
     prof_a = _dask_frame(a.out, "profiles", ["distinct_id", "properties", "visible"], ("distinct_id",))
     prof_b = _dask_frame(b.out, "profiles", ["distinct_id", "properties", "visible"], ("distinct_id",))
     pm = prof_a[prof_a["visible"]].merge(prof_b[prof_b["visible"]], on="distinct_id", how="outer", suffixes=("_a", "_b"))
-    fs.makedirs(f"{path}/profiles", exist_ok=True)
-    for number in range(pm.npartitions):  # one partition in memory at a time
-        _profile_diffs(pm.get_partition(number).compute()).to_parquet(
-            f"{changes}/profiles/part-{number:05d}.parquet", index=False,
-            schema=pa.schema([(c, pa.string()) for c in PROFILE_CHANGE_COLUMNS]))
+    # one partition of the join in memory at a time (get_partition(n) numbered partitions before the join
+    # was planned, so a multi-bucket replay asked for partitions the planned join did not have)
+    meta = pd.DataFrame({c: pd.Series(dtype="string") for c in PROFILE_CHANGE_COLUMNS})
+    pm.map_partitions(_profile_diffs, meta=meta).to_parquet(
+        f"{changes}/profiles", write_index=False, schema={c: pa.string() for c in PROFILE_CHANGE_COLUMNS})
     pc = pd.read_parquet(f"{changes}/profiles")
     by_property = pc.groupby("property").size().sort_values(ascending=False).head(10)
 
@@ -222,7 +222,7 @@ def _profile_diffs(frame: Any) -> Any:
             rows.append({"distinct_id": distinct_id, "property": name, "change": change,
                          "a": json.dumps(pa.get(name)) if name in pa else None,
                          "b": json.dumps(pb.get(name)) if name in pb else None})
-    return pd.DataFrame(rows, columns=PROFILE_CHANGE_COLUMNS)
+    return pd.DataFrame(rows, columns=PROFILE_CHANGE_COLUMNS).astype("string")
 
 
 PROFILE_CHANGE_COLUMNS = ["distinct_id", "property", "change", "a", "b"]
