@@ -7,6 +7,7 @@ import sys
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ UNSET: Any = object()
 
 #: Steps of a replay that keep their event, requests and replies unless told otherwise (``replay(keep=)``).
 KEEP_STEPS = 10_000
+#: Events a replay transforms in-process before it hands the rest to a worker process (``replay(workers=None)``):
+#: below this a worker costs more than it saves.
+PARALLEL_AFTER = 20_000
 
 
 @dataclass(slots=True)
@@ -57,21 +61,24 @@ class Step:
 
     @property
     def label(self) -> str:
-        if self.outcome is not None:
-            return f"#{self.index} {self.outcome[2]}"
-        m = self.message if isinstance(self.message, dict) else {}
-        name = m.get("event") or m.get("name") or ""
-        return f"#{self.index} {m.get('type', '?')}{' ' + str(name) if name else ''}"
+        return f"#{self.index} {self.outcome[2] if self.outcome is not None else event_kind(self.message)}"
 
     def keep_outcome_only(self, *, keep_event: bool = False) -> None:
         """Forget the requests and replies (and the event unless told); keep whether it went through,
         how many requests and the label."""
         if self.outcome is None:
-            self.outcome = (self.ok, len(self.requests), sys.intern(self.label.split(" ", 1)[1]))
+            self.outcome = (self.ok, len(self.requests), sys.intern(event_kind(self.message)))
         if not keep_event:
             self.message = None
         self.requests = []
         self.replies = []
+
+
+def event_kind(message: Any) -> str:
+    """What a step's label says after its number: the event's type and name (``track Order Completed``)."""
+    m = message if isinstance(message, dict) else {}
+    name = m.get("event") or m.get("name") or ""
+    return f"{m.get('type', '?')}{' ' + str(name) if name else ''}"
 
 
 class StepList(LazySequence[Step]):
@@ -102,11 +109,14 @@ class StepList(LazySequence[Step]):
             self._kinds.append(None)
             self._messages.append(None)
             return
-        ok, count, kind = step.outcome
+        self.append_outcome(*step.outcome, step.message)
+
+    def append_outcome(self, ok: bool, count: int, kind: str, message: Any = None) -> None:
+        """Add the next step as its outcome only (what ``Step.keep_outcome_only`` leaves), without a ``Step``."""
         self._ok.append(1 if ok else 0)
         self._counts.append(min(count, 65535))
         self._kinds.append(kind)
-        self._messages.append(step.message)
+        self._messages.append(message)
 
     def _item(self, index: int) -> Step:
         whole = self._whole.get(index)
@@ -200,7 +210,7 @@ class Replay:
 def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None = None, *,
            project: Mapping[str, Any] | Simulator | Project | None = None, sim: Simulator | None = None,
            now: Any = None, history: bool = False, keep: int | None = KEEP_STEPS,
-           keep_events: bool | None = None) -> Replay:
+           keep_events: bool | None = None, workers: int | None = None) -> Replay:
     """Transform each RudderStack event with ``destination`` and send the requests to the ``project``.
 
     ``project`` is the Mixpanel side: a dict of ``Simulator`` settings (``token``, ``identity_merge``,
@@ -217,6 +227,13 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
     everything. ``keep=None`` (or ``history=True``) keeps every step whole. Those steps keep their
     event when ``keep_events`` is true, by default when ``events`` is a list or tuple (the caller
     holds them anyway); a replay of a generator then holds no events, and ``findings`` asks for them.
+
+    ``workers`` processes transform the events past the kept steps while this process ingests them,
+    in order, with exactly the result of a serial replay (each worker sends what HTTP would carry and
+    the simulator reads it through its one door). ``None`` uses one worker for replays longer than
+    ``PARALLEL_AFTER`` events where a worker can be forked safely (no other threads running; a
+    notebook kernel has some, so it replays in-process); ``0`` replays in-process. The transform
+    clock must be fixed for that: ``now``, or a simulator whose clock is frozen.
     """
     if isinstance(events, dict):
         events = [events]  # one event
@@ -230,17 +247,70 @@ def replay(events: Iterable[dict[str, Any]], destination: dict[str, Any] | None 
     steps = StepList()
     if keep_events is None:
         keep_events = isinstance(events, (list, tuple))  # the caller holds them anyway: a reference is free
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ValueError(f"workers must be a number of worker processes (0 replays in-process) or None, "
+                         f"not {workers!r}")
+    iterator = iter(events)
+    # steps that stay whole are made in-process; past them (and PARALLEL_AFTER when automatic), a pool may take over
+    serial = None if history or keep is None else max(keep, PARALLEL_AFTER if workers is None else 0)
     with paused_gc():  # a replay allocates millions of long-lived objects: the cyclic GC would rescan them all
-        for index, message in enumerate(events):
+        for index, message in enumerate(islice(iterator, serial)):
             step = run_step(sim, index, message, destination, now)
             if history:
                 step.snapshot = sim.snapshot(step.label)
             elif keep is not None and index >= keep and step.ok:
                 step.keep_outcome_only(keep_event=keep_events)
             steps.append(step)
+        if serial is not None:
+            _replay_rest(sim, iterator, steps, destination, now, keep_events, workers)
     result = Replay(sim, steps, project=target, destination=destination, now=now)
     target.replay = result
     return result
+
+
+def _replay_rest(sim: Simulator, events: Iterator[Any], steps: StepList, destination: dict[str, Any] | None,
+                 now: Any, keep_events: bool, workers: int | None) -> None:
+    """The steps past the kept ones, each keeping only its outcome unless it went wrong.
+
+    With a worker pool the transform runs in other processes; an event a worker hands back undone
+    (a transform error) and a step Mixpanel did not fully accept are redone in-process, so every
+    step that is kept whole is exactly what a serial replay makes.
+    """
+    from .transform_pool import TransformPool, can_fork
+
+    clock = now if now is not None else (sim.now_ms if sim.clock.frozen else None)
+    first = next(events, _END)
+    if first is _END:
+        return
+    events = chain([first], events)
+    if workers == 0 or clock is None or not can_fork():
+        for message in events:
+            index = len(steps)
+            step = run_step(sim, index, message, destination, now)
+            if step.ok:
+                step.keep_outcome_only(keep_event=keep_events)
+            steps.append(step)
+        return
+    handle = sim.handle
+    with TransformPool(destination, clock, workers or 1) as pool:
+        for message, wires in pool.map(events):
+            index = len(steps)
+            if wires is None:  # the worker could not transform it: do it here, exactly as a serial replay
+                step = run_step(sim, index, message, destination, now)
+            else:
+                replies = [handle(wire) for wire in wires]
+                if all(reply.ok for reply in replies):
+                    steps.append_outcome(True, len(replies), sys.intern(event_kind(message)),
+                                         message if keep_events else None)
+                    continue
+                # a step kept whole: its requests are what the transform makes (the worker sent their bodies)
+                step = Step(index, message, transform(message, destination, now=clock), replies)
+            if step.ok:
+                step.keep_outcome_only(keep_event=keep_events)
+            steps.append(step)
+
+
+_END: Any = object()
 
 
 def simulator_for(destination: dict[str, Any] | None, *, now: Any = None, token: Any = UNSET,

@@ -112,8 +112,18 @@ def _check_shape(value: Any, path: str, depth: int) -> None:
             _check_shape(item, path, depth + 1 if isinstance(item, dict) else depth)
 
 
-def validate_properties(props: dict[str, Any]) -> None:
-    """Key count, nesting, list length and size limits on event properties (spec §2.5)."""
+#: A record whose compact JSON is at most this long cannot hold a list or object over the 8 KB limit: the limit
+#: is measured with ``", "`` and ``": "`` separators, which at most double a value's compact length.
+_NO_BIG_COLLECTIONS = MAX_COLLECTION_BYTES // 2
+
+
+def validate_properties(props: dict[str, Any], record_size: int | None = None) -> None:
+    """Key count, nesting, list length and size limits on event properties (spec §2.5).
+
+    ``record_size`` (the compact size of the record holding ``props``, when known) skips measuring
+    each list and object when none can be over the limit.
+    """
+    measure = record_size is None or record_size > _NO_BIG_COLLECTIONS
     if len(props) >= MAX_KEYS:
         raise RecordError("properties", f"'properties' is invalid: must have fewer than {MAX_KEYS} keys "
                                         f"(has {len(props)})")
@@ -122,15 +132,20 @@ def validate_properties(props: dict[str, Any]) -> None:
             raise RecordError(f"properties.{key}", f"properties.{key} is invalid: string should be valid utf8")
         path = f"properties.{key}"
         _check_shape(value, path, 1 if isinstance(value, dict) else 0)
-        if isinstance(value, (dict, list)):
+        if measure and isinstance(value, (dict, list)):
             size = len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
             if size > MAX_COLLECTION_BYTES:
                 raise RecordError(path, f"'{path}' is invalid: lists and objects must be at most 8 KB "
                                         f"(is {size} bytes)")
 
 
+_SIZE_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def event_size(record: dict[str, Any]) -> int:
-    return len(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    """The record's size in bytes as compact UTF-8 JSON (one encoder serves all; ASCII text needs no encoding)."""
+    text = _SIZE_TEXT(record)
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 @dataclass
@@ -202,7 +217,7 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
         props["distinct_id"] = props.pop("$distinct_id")
     if ctx.simplified:
         simplified_ids(props)
-    validate_properties(props)
+    validate_properties(props, size)
 
     # time
     if props.get("time") is None:

@@ -87,6 +87,12 @@ def _row(step: IdentityStep) -> list[Any]:
     return [step.request, _when(step.time_ms), step.operation, list(step.ids), step.outcome, step.reason, step.rule]
 
 
+def _history_lines(sim: Simulator) -> list[str]:
+    """The note an explanation ends with when the journal forgot older steps (``journal_limit``)."""
+    note = sim.journal.history_note()
+    return [note] if note else []
+
+
 def _touching(sim: Simulator, members: set[str], outcomes: tuple[str, ...]) -> list[IdentityStep]:
     return [s for s in sim.journal.identity if s.outcome in outcomes and members & set(s.ids)]
 
@@ -110,6 +116,7 @@ def explain_user(sim: Simulator, distinct_id: str) -> Explanation:
     lines += [f"refused: {describe_step(s)}" for s in refused]
     lines += [f"ignored: {describe_step(s)}" for s in ignored]
     steps = sorted(built + refused + ignored, key=lambda s: s.seq)
+    lines += _history_lines(sim)
     return Explanation(answer, lines, IDENTITY_COLUMNS, [_row(s) for s in steps],
                        {"id": distinct_id, "canonical": canonical, "ids": sorted(members), "mode": sim.identity_merge,
                         "refused": [s.to_dict() for s in refused]})
@@ -161,7 +168,8 @@ def explain_pair(sim: Simulator, a: str, b: str) -> Explanation:
         chain = _chain([s for s in sim.journal.identity if s.outcome == JOINED], a, b) if a != b else []
         answer = (f"'{a}' and '{b}' are one user, shown as '{ca}'"
                   + (f", joined in {len(chain)} step{'s' if len(chain) != 1 else ''}:" if chain else "."))
-        return Explanation(answer, [describe_step(s) for s in chain], IDENTITY_COLUMNS, [_row(s) for s in chain],
+        return Explanation(answer, [describe_step(s) for s in chain] + _history_lines(sim), IDENTITY_COLUMNS,
+                           [_row(s) for s in chain],
                            {"same_user": True, "canonical": ca, "ids": [a, b], "mode": sim.identity_merge})
     side_a, side_b = set(sim.cluster(a)), set(sim.cluster(b))
     blocked = [s for s in sim.journal.identity if s.outcome in (REFUSED, IGNORED)
@@ -172,9 +180,11 @@ def explain_pair(sim: Simulator, a: str, b: str) -> Explanation:
         why = "refused" if any(s.outcome == REFUSED for s in blocked) else "ignored"
     else:
         hint = WOULD_JOIN.get(sim.identity_merge, "").format(a=a, b=b)
-        lines = [f"never sent: no request named an id of each user together. What would join them in this "
-                 f"{sim.identity_merge} ID merge project: {hint}."]
-        why = "never sent"
+        never = ("never sent: no request named an id of each user together" if not sim.journal.dropped else
+                 "not in the kept history: no step the journal still holds named an id of each user together")
+        lines = [f"{never}. What would join them in this {sim.identity_merge} ID merge project: {hint}."]
+        why = "never sent" if not sim.journal.dropped else "not in the kept history"
+    lines += _history_lines(sim)
     return Explanation(answer, lines, IDENTITY_COLUMNS, [_row(s) for s in blocked],
                        {"same_user": False, "canonical": [ca, cb], "ids": [a, b], "why": why,
                         "mode": sim.identity_merge})
@@ -242,6 +252,7 @@ def explain_profile(sim: Simulator, distinct_id: str, prop: str | None = None) -
     if hidden:
         lines.append("updates sent to " + ", ".join(f"'{h}'" for h in hidden) + " went to profiles of their own, "
                      f"which Mixpanel hides behind the profile of '{key}' (profiles are never merged)")
+    lines += _history_lines(sim)
     return Explanation(answer, lines, PROFILE_COLUMNS, rows,
                        {"id": distinct_id, "profile": key, "properties": profile, "hidden_profiles": hidden})
 

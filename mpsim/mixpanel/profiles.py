@@ -41,9 +41,31 @@ class OperationError(ValueError):
     """A profile record Mixpanel rejects; the message says which field and why."""
 
 
+#: values whose JSON text is equal exactly when they are equal and of one type (no text needed to compare)
+_PLAIN = (str, int, bool, type(None))
+
+
 def _same(a: Any, b: Any) -> bool:
     """JSON equality: ``1`` is not ``"1"`` and ``true`` is not ``1``."""
+    if type(a) is type(b) and type(a) in _PLAIN:
+        return bool(a == b)
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _copy(value: Any) -> Any:
+    """A copy the profile's later changes cannot reach (strings, numbers and None are never changed in place).
+
+    Profile values are JSON data: lists and dicts are copied level by level (a fraction of ``deepcopy``'s
+    cost); anything else goes to ``deepcopy``.
+    """
+    kind = type(value)
+    if kind in _PLAIN or kind is float:
+        return value
+    if kind is list:
+        return [_copy(item) for item in value]
+    if kind is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    return copy.deepcopy(value)
 
 
 def truncate(value: Any) -> Any:
@@ -202,7 +224,7 @@ def apply_operations(store: dict[str, Profile], key: str, record: dict[str, Any]
     entries: list[tuple[str, str | None, Any, Any, Any, str]] = []
     for op in ops:
         names = _named(op, record[op]) if journal is not None else []
-        before = {n: copy.deepcopy(props[n]) if n in props else _ABSENT for n in names}
+        before = {n: _copy(props[n]) if n in props else _ABSENT for n in names}
         notes += OPERATIONS[op](props, record[op])
         for name in names:
             value = record[op].get(name) if isinstance(record[op], dict) else None
@@ -219,5 +241,5 @@ def apply_operations(store: dict[str, Profile], key: str, record: dict[str, Any]
     if journal is not None:
         for op, prop, value, before_value, after, effect in entries:
             journal(op, prop, value, None if before_value is _ABSENT else before_value,
-                    None if after is _ABSENT else copy.deepcopy(after), effect)
+                    None if after is _ABSENT else _copy(after), effect)
     return notes

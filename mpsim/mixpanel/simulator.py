@@ -24,7 +24,7 @@ from .ingest import (
     identity_op,
     profile_key,
 )
-from .journal import ALREADY, IGNORED, JOINED, REFUSED, Journal
+from .journal import ALREADY, DEFAULT_JOURNAL_LIMIT, IGNORED, JOINED, REFUSED, Journal
 from .log import DEFAULT_LOG_LIMIT, RequestLog
 from .profiles import GROUP_OPERATIONS, USER_OPERATIONS, OperationError, apply_operations, operations_in
 from .state import RecordResult, Snapshot, State, StateViews, iso_seconds
@@ -100,13 +100,18 @@ class Simulator(StateViews):
         default holds a million-event replay.
     log_bodies:
         Keep each request's body in the log too (``Exchange.body``; the oldest are dropped past 64 MiB).
+    journal_limit:
+        Identity steps and profile operations the explain journal keeps, of each kind (the oldest are
+        forgotten past it, and ``explain`` then says that older history is not shown); ``0`` keeps
+        none, ``None`` every one. The default holds a million-event replay.
     """
 
     def __init__(self, token: str | None = None, identity_merge: str | None = None, api_secret: str | None = None,
                  now: Any = None, *, service_accounts: dict[str, str] | None = None, project_id: Any = None,
                  residency: str | None = None, group_keys: Iterable[str] = (),
                  anon_id_policy: str = "uuid4+mixpanel", geo: Any = None, state: Any = None,
-                 log_limit: int | None = DEFAULT_LOG_LIMIT, log_bodies: bool = False) -> None:
+                 log_limit: int | None = DEFAULT_LOG_LIMIT, log_bodies: bool = False,
+                 journal_limit: int | None = DEFAULT_JOURNAL_LIMIT) -> None:
         check_settings(token=token, api_secret=api_secret, service_accounts=service_accounts, group_keys=group_keys,
                        geo=geo, identity_merge=identity_merge)
         if residency not in (None, "us", "eu", "in"):
@@ -126,6 +131,9 @@ class Simulator(StateViews):
         self._declared_keys = list(group_keys)
         self.log_limit = log_limit
         self.log_bodies = log_bodies
+        self.journal_limit = journal_limit
+        #: every identity step and profile operation, with the request that made it (read by ``explain``)
+        self.journal = Journal(limit=journal_limit)
         self._state = self._starting_state(state, identity_merge, anon_id_policy, self._new_log())
         self._history: list[Snapshot] = []
         # Injected faults as [endpoint, status, requests left]: a count, not one entry per request, so
@@ -134,8 +142,6 @@ class Simulator(StateViews):
         self.record_history = False
         #: counts resets and loads: a reader that polls (the control page) knows to start over
         self.generation = 0
-        #: every identity step and profile operation, with the request that made it (read by ``explain``)
-        self.journal = Journal()
         for key in self._declared_keys:
             self._state.group_keys.setdefault(key, 0)
 
@@ -193,7 +199,7 @@ class Simulator(StateViews):
             for key in self._declared_keys:
                 self._state.group_keys[key] = 0
             self._history.clear()
-            self.journal = Journal()
+            self.journal = Journal(limit=self.journal_limit)
 
     def load(self, snapshot: Any) -> None:
         """Replace what this simulator holds with a saved state, keeping its settings and clock.
@@ -209,7 +215,7 @@ class Simulator(StateViews):
             for key in self._declared_keys:
                 self._state.group_keys.setdefault(key, 0)
             self._history.clear()
-            self.journal = Journal()
+            self.journal = Journal(limit=self.journal_limit)
 
     def snapshot(self, label: str | None = None) -> Snapshot:
         """An immutable copy of the current state, readable like the simulator."""
@@ -303,8 +309,7 @@ class Simulator(StateViews):
     # ------------------------------------------------------------------ front doors
     def handle(self, request: WireRequest) -> Reply:
         """Answer one HTTP request exactly as Mixpanel would (the door every transport uses)."""
-        from .api import route
-
+        route = _route()
         if not isinstance(request, WireRequest):
             raise TypeError(f"request must be an mpsim.WireRequest, not {type(request).__name__} "
                             "(use sim.send() for mpsim.Request objects)")
@@ -521,6 +526,14 @@ class Simulator(StateViews):
             return received_ms
 
 
+@functools.cache
+def _route() -> Callable[..., Reply]:
+    """The endpoint router (``api`` imports this module: it is looked up once, at the first request)."""
+    from .api import route
+
+    return route
+
+
 def _is_text_map(value: Any) -> bool:
     return isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
 
@@ -609,11 +622,11 @@ _WIRE_HEADS: dict[Any, WireRequest] = {}
 _WIRE_HEADS_LIMIT = 1000
 
 
-def to_wire(request: Request) -> WireRequest:
-    """An ``mpsim.Request`` as the HTTP request RudderStack would make.
+def wire_head(request: Request) -> WireRequest:
+    """The HTTP request line and headers RudderStack would send for ``request``, without the body.
 
     The URL and headers of the requests of one replay repeat, so they are parsed once per distinct
-    combination; only the body is new each time.
+    combination (the result is shared: give it a body with :func:`with_body`).
     """
     try:
         key: Any = (request.method, request.endpoint, tuple(request.params.items()), tuple(request.headers.items()))
@@ -628,7 +641,17 @@ def to_wire(request: Request) -> WireRequest:
         head = WireRequest(request.method, url, dict(request.headers))
         if key is not None and len(_WIRE_HEADS) < _WIRE_HEADS_LIMIT:
             _WIRE_HEADS[key] = head
-    wire = WireRequest.__new__(WireRequest)  # the head's fields, parsed headers and query shared: handlers read them
+    return head
+
+
+def with_body(head: WireRequest, body: bytes) -> WireRequest:
+    """A request with ``head``'s method, URL and parsed headers and query (shared: handlers only read them)."""
+    wire = WireRequest.__new__(WireRequest)
     wire.__dict__.update(head.__dict__)
-    wire.body = request.body_text().encode("utf-8")
+    wire.body = body
     return wire
+
+
+def to_wire(request: Request) -> WireRequest:
+    """An ``mpsim.Request`` as the HTTP request RudderStack would make (its body as ``JSON.stringify`` writes it)."""
+    return with_body(wire_head(request), request.body_text().encode("utf-8"))

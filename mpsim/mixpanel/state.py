@@ -7,6 +7,7 @@ snapshots) the same way to look at them: pandas tables for notebooks and dicts f
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -84,8 +85,9 @@ class State:
         )
 
 
+@functools.lru_cache(maxsize=4096)
 def iso_seconds(ms: int) -> str:
-    """``YYYY-MM-DDTHH:MM:SS`` in UTC, the form Mixpanel uses for dates."""
+    """``YYYY-MM-DDTHH:MM:SS`` in UTC, the form Mixpanel uses for dates (remembered: a replay repeats them)."""
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 

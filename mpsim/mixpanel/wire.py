@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import zlib
@@ -81,8 +82,13 @@ class WireRequest:
     @property
     def endpoint(self) -> str | None:
         """``track``, ``import``, ``engage`` or ``groups`` (trailing slashes and a ``/mixpanel`` prefix allowed)."""
-        name = self.path.rstrip("/").rsplit("/", 1)[-1]
-        return name if name in ENDPOINTS else None
+        cached = self.__dict__.get("_endpoint")
+        if cached is not None and cached[0] is self.path:
+            return cached[1]  # type: ignore[no-any-return]
+        name: str | None = self.path.rstrip("/").rsplit("/", 1)[-1]
+        name = name if name in ENDPOINTS else None
+        self.__dict__["_endpoint"] = (self.path, name)  # read on every request: worked out once per path
+        return name
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name.lower(), default)
@@ -119,11 +125,17 @@ class Reply:
             return False
         if self.content_type == "text/plain":
             return self.body.strip() == "1"
-        try:
-            data = self.json()
-        except ValueError:
-            return False
-        return data.get("status") in (1, "OK") and not data.get("error")
+        return _json_ok(self.body)
+
+
+@functools.lru_cache(maxsize=256)
+def _json_ok(body: str) -> bool:
+    """Whether a JSON answer says everything was accepted (remembered: answers repeat, a replay asks each one)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("status") in (1, "OK") and not data.get("error")
 
 
 def _single_values(values: dict[str, list[str]]) -> dict[str, str]:
@@ -147,8 +159,12 @@ class Decoded:
     #: per-record failures found while reading (a line that is not JSON, nesting too deep, bad UTF-8)
     broken: dict[int, Broken] = field(default_factory=dict)
     size: int = 0
+    #: the JSON text the records were read from, when known: lets the shape check skip the walk (``may_be_misshapen``)
+    text: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.text is not None and not may_be_misshapen(self.text):
+            return
         for index, record in enumerate(self.records):
             if index not in self.broken:
                 problem = shape_problem(record)
@@ -196,6 +212,24 @@ def shape_problem(record: Any) -> Broken | None:
     return None
 
 
+#: where JSON text can hold a lone surrogate: a raw one (from invalid UTF-8 bytes) or a ``\\uD800``-``\\uDFFF`` escape
+_SURROGATE_SOURCES = re.compile(r"[\ud800-\udfff]|\\u[dD][89abcdefABCDEF]")
+
+
+def may_be_misshapen(text: str) -> bool:
+    """Whether records read from ``text`` could have a ``shape_problem``; False means none can (no walk needed).
+
+    A record nested ``MAX_WIRE_DEPTH`` deep needs that many ``[`` or ``{`` in the text, and a lone
+    surrogate needs a surrogate character or a surrogate escape in it: text with neither is fine as a
+    whole. Two C-speed scans instead of a walk over every value of every record.
+    """
+    if text.count("[") + text.count("{") > MAX_WIRE_DEPTH:
+        return True
+    if text.isascii() and "\\u" not in text:  # both O(1) or a memchr-speed scan: the common case ends here
+        return False
+    return _SURROGATE_SOURCES.search(text) is not None
+
+
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -204,9 +238,12 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)
+
+
 def loads(text: str) -> Any:
-    """``json.loads`` that refuses ``NaN``/``Infinity`` as Mixpanel does (they are not JSON)."""
-    return json.loads(text, parse_constant=_no_constants)
+    """``json.loads`` that refuses ``NaN``/``Infinity`` as Mixpanel does (they are not JSON); one decoder serves all."""
+    return _DECODER.decode(text)
 
 
 def loads_records(text: str) -> tuple[list[Any], dict[int, Broken]]:
@@ -306,12 +343,12 @@ def decode(request: WireRequest, *, allow_gzip: bool) -> Decoded:
             records, broken = loads_records(stripped)
         except ValueError:
             return _ndjson(stripped, params, size)
-        return Decoded(records, params, broken, size=size)
+        return Decoded(records, params, broken, size=size, text=stripped)
     try:
         records, broken = loads_records(stripped)
     except ValueError as exc:
         raise DecodeError(f"body is not valid JSON: {exc}") from None
-    return Decoded(records, params, broken, size=size)
+    return Decoded(records, params, broken, size=size, text=stripped)
 
 
 def _ndjson(text: str, params: dict[str, str], size: int) -> Decoded:
@@ -329,7 +366,7 @@ def _ndjson(text: str, params: dict[str, str], size: int) -> Decoded:
             message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             broken[len(records)] = Broken("", f"line is not valid JSON: {message}")
             records.append(None)
-    return Decoded(records, params, broken, size)
+    return Decoded(records, params, broken, size, text=text)
 
 
 def _parse_data(value: str) -> tuple[list[Any], dict[int, Broken]]:
@@ -354,7 +391,12 @@ def _as_records(value: Any) -> list[Any]:
 
 def basic_credentials(request: WireRequest) -> tuple[str, str] | None:
     """``(user, password)`` from a Basic ``Authorization`` header (base64 or, as Mixpanel allows, plain)."""
-    header = request.header("authorization")
+    return _credentials(request.header("authorization"))
+
+
+@functools.lru_cache(maxsize=256)
+def _credentials(header: str) -> tuple[str, str] | None:
+    """The credentials of one ``Authorization`` header (remembered: a client sends the same one every time)."""
     if not header.lower().startswith("basic "):
         return None
     raw = header[6:].strip()

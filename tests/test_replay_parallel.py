@@ -1,0 +1,148 @@
+"""A replay with worker processes ends exactly where a serial replay ends: state, log, journal and every step."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mpsim
+from mpsim import transform_pool
+from mpsim.replay import PARALLEL_AFTER
+
+NOW = "2024-03-02T00:00:00Z"
+ANONS = ["4f7c2a9e-1b3d-4e5f-8a6b-7c8d9e0f1a2b", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "anon-x"]
+USERS = ["ada", "grace", "", 42]
+DESTINATIONS = {
+    "original": {"token": "tok", "identityMergeApi": "original", "groupKeySettings": [{"groupKey": "company"}]},
+    "simplified": {"token": "tok", "identityMergeApi": "simplified", "useNewMapping": True,
+                   "propIncrements": [{"property": "items"}]},
+}
+
+values = st.one_of(st.none(), st.booleans(), st.integers(-2**60, 2**60), st.sampled_from([9.0, 1e-7, 1e21, 0.1, -0.0]),
+                   st.text(max_size=6), st.lists(st.integers(0, 3), max_size=3))
+timestamps = st.one_of(st.sampled_from(["2024-03-01T09:00:00Z", "2024-03-01T23:59:59.999Z", "1960-01-01T00:00:00Z",
+                                        "2031-01-01T00:00:00Z", "not a date", ""]), st.none())
+
+
+@st.composite
+def rudder_event(draw: Any) -> Any:
+    """A RudderStack event, often fine, sometimes one the transformer refuses or Mixpanel rejects."""
+    kind = draw(st.sampled_from(["track", "page", "screen", "identify", "group", "alias", "bogus", None]))
+    event: dict[str, Any] = {"type": kind, "messageId": draw(st.sampled_from(["m-1", "m-2", "m-3", "bad id!", ""]))}
+    if draw(st.booleans()):
+        event["anonymousId"] = draw(st.sampled_from(ANONS))
+    if draw(st.booleans()):
+        event["userId"] = draw(st.sampled_from(USERS))
+    stamp = draw(timestamps)
+    if stamp is not None:
+        event["timestamp"] = stamp
+    event["event"] = draw(st.sampled_from(["Order Completed", "Viewed", "", None]))
+    event["name"] = draw(st.sampled_from(["Home", "Pricing", None]))
+    props = draw(st.dictionaries(st.sampled_from(["revenue", "items", "company", "plan", "$insert_id", "token", "x"]),
+                                 values, max_size=4))
+    event["properties"] = props
+    event["traits"] = draw(st.dictionaries(st.sampled_from(["email", "name", "plan"]), values, max_size=2))
+    if kind == "group":
+        event["groupId"] = draw(st.sampled_from(["acme", "", 7]))
+    if kind == "alias":
+        event["previousId"] = draw(st.sampled_from(ANONS + ["", "ada"]))
+    event["context"] = {"ip": "203.0.113.7", "traits": draw(st.dictionaries(st.sampled_from(["email", "age"]),
+                                                                             values, max_size=2))}
+    return draw(st.sampled_from([event, event, event, event, "not an event", 17]))
+
+
+def fingerprint(result: mpsim.replay.Replay) -> dict[str, Any]:
+    """Everything a replay leaves behind, as comparable data."""
+    sim = result.sim
+    steps = [(s.index, s.ok, s.label, s.request_count, s.message, [r.to_dict() for r in s.requests],
+              [(r.status, r.body) for r in s.replies], None if s.error is None else (type(s.error), s.error.message))
+             for s in result.steps]
+    return {"state": sim.snapshot("end").to_dict() | {"taken_ms": None},
+            "log": [(x.seq, x.request, x.status, x.reply, [dataclasses.astuple(r) for r in x.records]) for x in sim.log],
+            "identity": [s.to_dict() for s in sim.journal.identity],
+            "profiles": [json.dumps(s.to_dict(), default=repr) for s in sim.journal.profiles],
+            "steps": steps}
+
+
+@pytest.fixture
+def pool_used(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the worker pools started (so a test knows its parallel replay really was parallel)."""
+    if not transform_pool.can_fork():
+        pytest.skip("a worker process cannot be forked here (other threads are running or no fork): "
+                    "parallel replay falls back to in-process")
+    started: list[int] = []
+    original = transform_pool.TransformPool.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        started.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(transform_pool.TransformPool, "__init__", counting)
+    monkeypatch.setattr(transform_pool, "CHUNK", 3)  # several chunks in flight even for a few events
+    return started
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(rudder_event(), min_size=1, max_size=14), st.sampled_from(sorted(DESTINATIONS)),
+       st.sampled_from([0, 2, None]), st.booleans())
+def test_parallel_replay_equals_serial_replay(pool_used, events, mode, keep, keep_events):
+    destination = DESTINATIONS[mode]
+    project = {"token": "tok", "identity_merge": mode, "group_keys": ["company"]}
+    serial = mpsim.replay(events, destination, project=project, now=NOW, keep=keep, keep_events=keep_events,
+                          workers=0)
+    before = len(pool_used)
+    parallel = mpsim.replay(events, destination, project=project, now=NOW, keep=keep, keep_events=keep_events,
+                            workers=1)
+    assert fingerprint(parallel) == fingerprint(serial)
+    if keep is not None and len(events) > keep:
+        assert len(pool_used) == before + 1
+
+
+def test_events_a_worker_cannot_take_are_replayed_in_process(pool_used):
+    """An event that cannot be pickled (here: holding a function) is run in-process: same outcome as serial."""
+    good = {"type": "track", "event": "Viewed", "userId": "ada", "messageId": "m-1",
+            "timestamp": "2024-03-01T09:00:00Z"}
+    odd = {**good, "messageId": "m-2", "properties": {"callback": lambda: None}}
+    events = [good, odd, {**good, "messageId": "m-3"}]
+    outcomes = []
+    for workers in (0, 1):
+        try:
+            result = mpsim.replay(events, DESTINATIONS["original"], now=NOW, keep=0, workers=workers)
+            outcomes.append(fingerprint(result))
+        except Exception as exc:  # noqa: BLE001 - whatever serial does, parallel must do too
+            outcomes.append(repr(exc))
+    assert outcomes[0] == outcomes[1]
+    assert len(pool_used) == 1
+
+
+def test_a_frozen_simulator_clock_is_enough_to_go_parallel(pool_used):
+    sim = mpsim.Simulator(token="tok", now=NOW)
+    events = [{"type": "track", "event": "Viewed", "userId": f"u{n}", "messageId": f"m-{n}"} for n in range(7)]
+    result = mpsim.replay(events, DESTINATIONS["original"], sim=sim, keep=0, workers=1)
+    twin = mpsim.replay(events, DESTINATIONS["original"], sim=mpsim.Simulator(token="tok", now=NOW), keep=0,
+                        workers=0)
+    assert fingerprint(result) == fingerprint(twin) and len(pool_used) == 1
+
+
+def test_a_real_clock_replays_in_process(pool_used):
+    """The transform's clock must be fixed for workers to agree with this process: a live clock stays serial."""
+    events = [{"type": "track", "event": "Viewed", "userId": "u", "messageId": "m-1"}] * 3
+    mpsim.replay(events, DESTINATIONS["original"], sim=mpsim.Simulator(token="tok"), keep=0, workers=1)
+    assert pool_used == []
+
+
+def test_short_replays_stay_in_process_by_default(pool_used):
+    events = [{"type": "track", "event": "Viewed", "userId": "u", "messageId": f"m-{n}"} for n in range(5)]
+    mpsim.replay(events, DESTINATIONS["original"], now=NOW, keep=0)
+    assert pool_used == [] and PARALLEL_AFTER >= 1000
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "2"])
+def test_a_bad_workers_value_is_refused_by_name(bad):
+    with pytest.raises(ValueError, match="workers must be"):
+        mpsim.replay([], {"token": "tok"}, now=NOW, workers=bad)
