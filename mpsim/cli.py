@@ -9,15 +9,17 @@ import os
 import shlex
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 from ._files import Item, kind_name, read_json, read_records
 from ._input_kinds import wrong_kind
+from ._progress import Ticking, bar
 from .errors import MpsimError, TransformError
-from .wording import article, capped, count, findings_by_rule, plural, ranges, severity_counts
+from .notebook.views import Mapped
+from .wording import article, capped_lines, capped_records, count, findings_by_rule, plural, ranges, severity_counts
 
 
 def _records(path: str, what: str) -> list[Item]:
@@ -29,15 +31,19 @@ def _events(path: str, what: str = "events file") -> list[Item]:
     """RudderStack events from a file: every value must be an object, and recognisably an event."""
     items = _records(path, what)
     for item in items:
-        if isinstance(item.value, list):
-            raise MpsimError(f"{what} {path}, {item.where}: a list inside the list; give the events as one array "
-                             "of objects or one object per line (JSON Lines)")
-        hint = wrong_kind(item.value)
-        if hint:
-            raise MpsimError(f"{what} {path}, {item.where}: {hint}")
-        if not isinstance(item.value, dict):
-            raise MpsimError(f"{what} {path}, {item.where}: {kind_name(item.value)}, not an event object")
+        _check_event(item.value, what, path, item.where)
     return items
+
+
+def _check_event(value: Any, what: str, path: str, where: str) -> None:
+    if isinstance(value, list):
+        raise MpsimError(f"{what} {path}, {where}: a list inside the list; give the events as one array "
+                         "of objects or one object per line (JSON Lines)")
+    hint = wrong_kind(value)
+    if hint:
+        raise MpsimError(f"{what} {path}, {where}: {hint}")
+    if not isinstance(value, dict):
+        raise MpsimError(f"{what} {path}, {where}: {kind_name(value)}, not an event object")
 
 
 def _config(path: str | None, what: str = "config file") -> Any:
@@ -150,64 +156,75 @@ def _holds(sim: Any) -> str:
 
 def _print_story(result: Any, findings: Any, rows: int, log_start: int = 0, *, command: str = "mpsim validate FILE",
                  numbering: dict[str, Any] | None = None) -> None:
-    """The answer first: who the users are, what was refused or dropped and why, what is wrong; then tables."""
+    """The answer first: who the users are, what was refused or dropped and why, what is wrong; then tables.
+
+    Every list and table is cut to its head and tail (``rows`` lines), and only the rows shown are
+    built, so a long log prints a page, not megabytes. The text is made first (with a progress bar
+    on stderr for a big project) and printed at once.
+    """
     import pandas as pd
 
+    from .notebook.views import event_records, group_records, profile_records
+
     sim = result.sim
-    requests = sum(s.request_count for s in result.steps)
-    print(f"{count(len(result.steps), 'RudderStack event')} → {count(requests, 'Mixpanel request')}. "
-          f"Mixpanel now holds {_holds(sim)} ({sim.identity_merge} ID merge).")
-    if result.project is not None and result.project.note:
-        print(result.project.note)
+    lines: list[str] = []
+    say = lines.append
+    with bar(len(result.steps), "summarising", "part", total=9) as progress:
+        requests = sum(s.request_count for s in result.steps)
+        say(f"{count(len(result.steps), 'RudderStack event')} → {count(requests, 'Mixpanel request')}. "
+            f"Mixpanel now holds {_holds(sim)} ({sim.identity_merge} ID merge).")
+        if result.project is not None and result.project.note:
+            say(result.project.note)
+        progress.update()
 
-    clusters = sim.clusters()
-    print(f"\nUsers ({len(clusters)})")
-    shown = list(clusters.items())
-    limit = max(rows, 1)
-    for canonical, ids in shown[:limit]:
-        others = [i for i in ids if i != canonical]
-        print(f"  {canonical}" + (f" ← {', '.join(others)}" if others else ""))
-    if len(shown) > limit:
-        print(f"  … {count(len(shown) - limit, 'more user')} (--events N shows more)")
+        clusters = sim.clusters()
+        say(f"\nUsers ({len(clusters)})")
+        users = Mapped(list(clusters.items()), lambda item: item[0] + (
+            f" ← {', '.join(i for i in item[1] if i != item[0])}" if len(item[1]) > 1 else ""))
+        lines += capped_lines(users, max(rows, 1), "user")
+        progress.update()
 
-    refusals = Counter((r.kind, r.ids, r.reason, r.description) for r in sim.refused_merges)
-    if refusals:
-        print(f"\nRefused merges ({len(sim.refused_merges)})")
-        for (kind, ids, reason, description), n in refusals.items():
-            print(f"  {kind} {' + '.join(ids)}{f' ×{n}' if n > 1 else ''}: {reason} ({description})")
+        refusals = Counter((r.kind, r.ids, r.reason, r.description) for r in sim.refused_merges)
+        if refusals:
+            say(f"\nRefused merges ({len(sim.refused_merges)})")
+            lines += capped_lines(Mapped(list(refusals.items()), lambda item: (
+                f"{item[0][0]} {' + '.join(item[0][1])}{f' ×{item[1]}' if item[1] > 1 else ''}: "
+                f"{item[0][2]} ({item[0][3]})")), max(rows, 1), "refused merge")
+        progress.update()
 
-    dropped = _dropped(result, log_start)
-    if dropped:
-        print(f"\nDropped ({count(len(dropped), 'record')})")
-        for line in dropped[:max(rows, 1) * 2]:
-            print(f"  {line}")
-        if len(dropped) > max(rows, 1) * 2:
-            print(f"  … {count(len(dropped) - max(rows, 1) * 2, 'more')}")
+        dropped = _dropped(result, log_start)
+        if dropped:
+            say(f"\nDropped ({count(len(dropped), 'record')})")
+            lines += capped_lines(dropped, max(rows, 1) * 2, "dropped record")
+        progress.update()
 
-    _print_findings(findings, command=command, numbering=numbering or {},
-                    shown=result.project.note if result.project is not None else "")
+        lines += _findings_lines(findings, command=command, numbering=numbering or {},
+                                 shown=result.project.note if result.project is not None else "")
+        progress.update()
 
-    with pd.option_context("display.width", 160, "display.max_columns", 12, "display.max_colwidth", 40):
-        tables = [("Events", sim.events[["time", "event", "distinct_id", "stored_distinct_id"]]),
-                  ("User profiles", sim.profiles), ("Group profiles", sim.groups)]
-        for title, frame in tables:
-            if rows > 0 and len(frame):
-                cut = f", the first {(rows + 1) // 2} and last {rows // 2}" if len(frame) > rows else ""
-                print(f"\n{title} ({len(frame)}{cut})")
-                print(capped(frame, rows))
-    if rows > 0 and any(len(frame) > rows for _, frame in tables):
-        print("\n(--events N shows N rows of each table, --events 0 none)")
+        tables = [("Events", event_records(sim)), ("User profiles", profile_records(sim)),
+                  ("Group profiles", group_records(sim))]
+        with pd.option_context("display.width", 160, "display.max_columns", 12, "display.max_colwidth", 40):
+            for title, records in tables:
+                if rows > 0 and len(records):
+                    cut = f", the first {(rows + 1) // 2} and last {rows // 2}" if len(records) > rows else ""
+                    say(f"\n{title} ({len(records)}{cut})")
+                    say(capped_records(records, rows))
+                progress.update()
+        cut_anything = len(clusters) > max(rows, 1) or len(refusals) > max(rows, 1) or len(dropped) > max(rows, 1) * 2
+        if (rows > 0 and any(len(records) > rows for _, records in tables)) or cut_anything:
+            say(f"\n({EVENTS_OPTION_HINT})")
+        progress.update()
+    print("\n".join(lines))
 
 
-def _print_findings(findings: Any, *, command: str, numbering: dict[str, Any], shown: str = "") -> None:
-    for note in getattr(findings, "notes", []):
-        if note != shown:
-            print(f"\n{note}")
-    print(f"\nFindings: {severity_counts(list(findings))}")
-    for line in findings_by_rule(list(findings), **numbering):
-        print(f"  {line}")
+def _findings_lines(findings: Any, *, command: str, numbering: dict[str, Any], shown: str = "") -> list[str]:
+    lines = [f"\n{note}" for note in getattr(findings, "notes", []) if note != shown]
+    lines.append(f"\nFindings: {severity_counts(list(findings))}")
+    lines += [f"  {line}" for line in findings_by_rule(list(findings), **numbering)]
     if findings:
-        print(f"  ({command} --verbose lists each finding with its path and fix)")
+        lines.append(f"  ({command} --verbose lists each finding with its path and fix)")
+    return lines
 
 
 def _project_arg(args: argparse.Namespace, config: Any) -> dict[str, Any] | None:
@@ -249,19 +266,39 @@ def _validate_command(args: argparse.Namespace, path: str) -> str:
     return shlex.join(words)
 
 
-def _replay_with_progress(events: list[Any], config: Any, now: Any, project: Any) -> Any:
-    from tqdm import tqdm
-
+def _replay_with_progress(events: Iterable[Any], config: Any, now: Any, project: Any, *, size: int | None = None,
+                          desc: str = "replaying") -> Any:
+    """``mpsim.replay`` with a bar on stderr for a long log (``size`` events when ``events`` has no length)."""
     from .replay import replay
 
-    progress = tqdm(events, desc="replaying", unit="event", disable=len(events) < 500, file=sys.stderr)
-    return replay(progress, config, project=project, now=now, keep_events=True)
+    size = len(events) if size is None else size  # type: ignore[arg-type]
+    with bar(size, desc, "event") as progress:
+        return replay(_ticked(events, progress), config, project=project, now=now, keep_events=True)
+
+
+def _ticked(items: Iterable[Any], progress: Any) -> Iterator[Any]:
+    for item in items:
+        progress.update()
+        yield item
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """Replay a log through the transformer and the simulator; print the story, then capped tables."""
-    items = _events(args.events)
-    events = [item.value for item in items]
+    """Replay a log through the transformer and the simulator; print the story, then capped tables.
+
+    A JSON Lines log is read as it is replayed (one bar: reading and replaying); then validation
+    and the summary show their own bars. Only the head and tail of each list and table are built.
+    """
+    from ._lines import index_lines
+    from ._progress import reporting
+
+    lines = index_lines(args.events, "events file")
+    events: Iterable[Any]
+    if lines is not None:
+        events = _checked_events(lines, args.events, lines.numbers)
+        size, numbering, desc = len(lines), {"numbers": lines.numbers, "noun": "line"}, "reading and replaying"
+    else:
+        items = _events(args.events)
+        events, size, numbering, desc = [item.value for item in items], len(items), _numbering(items), "replaying"
     config = _config(args.config) or {}
     project: Any = _project_arg(args, config)
     log_start = 0
@@ -270,12 +307,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         project = Simulator.from_snapshot(args.resume, **(project or {}))
         log_start = len(project.log)
-    result = _replay_with_progress(events, config, args.now, project)
+    result = _replay_with_progress(events, config, args.now, project, size=size, desc=desc)
+    with reporting("event"):
+        findings = result.findings
     command = _validate_command(args, args.events)
-    _print_story(result, result.findings, args.events_rows, log_start, command=command, numbering=_numbering(items))
+    _print_story(result, findings, args.events_rows, log_start, command=command, numbering=numbering)
     if args.save:
         _save(result.sim, args.save)
     return 0
+
+
+def _checked_events(values: Iterable[Any], path: str, numbers: Sequence[int]) -> Iterator[Any]:
+    """The events of a streamed log, each checked as ``_events`` checks a file read whole."""
+    for number, value in zip(numbers, values, strict=True):
+        _check_event(value, "events file", path, f"line {number}")
+        yield value
 
 
 def _save(sim: Any, path: str) -> None:
@@ -332,6 +378,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     print(f"mpsim: stopped; it had received {_holds(sim)}")
+    from .mixpanel.explain import dropped_lines
+
+    for line in dropped_lines(sim):  # Mixpanel's own drops and the data plane's (by gate and reason)
+        print(f"mpsim: {line}")
     return 0
 
 
@@ -360,22 +410,42 @@ def _listening(host: str, port: int) -> Iterator[None]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Lint events or records; the answer first (one line per rule, errors first); exit 1 on errors."""
-    from .validation import validate
+    """Lint events or records; the answer first (one line per rule, errors first); exit 1 on errors.
 
-    records = _records(args.file, "file")
-    items = [item.value for item in records]
+    A JSON Lines file is read a line at a time (memory stays flat on a long log); a progress bar on
+    stderr shows the records checked, then the checks across records.
+    """
+    from ._lines import index_lines
+    from .validation import Findings, Validation, group_keys_in
+
+    lines = index_lines(args.file, "file")
+    records: Sequence[Any]
+    numbering: dict[str, Any]
+    if lines is not None:
+        records, numbering, seen = lines, {"numbers": lines.numbers, "noun": "line"}, lines.group_keys
+    else:
+        items = _records(args.file, "file")
+        records, numbering = [item.value for item in items], _numbering(items)
+        seen = group_keys_in(records)
     config = _config(args.config)
     group_keys = [k.strip() for k in args.group_keys.split(",") if k.strip()] if args.group_keys is not None else None
     project = _project_arg(args, config) if args.project is not None or config is not None else None
-    findings = validate(items, endpoint=args.endpoint, now=args.now, token=args.token, config=config,
-                        identity_merge=args.identity_merge, group_keys=group_keys, project=project)
-    print(f"{count(len(items), 'record')} checked: {severity_counts(list(findings))}")
+    run = Validation(endpoint=args.endpoint, now=args.now, token=args.token, config=config,
+                     identity_merge=args.identity_merge, group_keys=group_keys, project=project, seen_group_keys=seen)
+    found = list(run.setup_findings)
+    with bar(len(records), "validating") as progress:
+        for index, record in enumerate(records):
+            found += [_without_value(f) for f in run.check(record, index)]
+            progress.update()
+    with bar(len(records), "across records", total=None) as progress:
+        found += run.cross(Ticking(records, progress))
+    findings = Findings(found, run.notes)
+    print(f"{count(len(records), 'record')} checked: {severity_counts(list(findings))}")
     for note in findings.notes:
         print(note)
     if findings:
         print()
-        for line in findings_by_rule(list(findings), verbose=args.verbose, per_rule=args.limit, **_numbering(records)):
+        for line in findings_by_rule(list(findings), verbose=args.verbose, per_rule=args.limit, **numbering):
             print(line)
         if not args.verbose:
             print(f"\n({_validate_command(args, args.file)} --verbose lists each finding with its path and fix)")
@@ -385,7 +455,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _numbering(items: list[Item]) -> dict[str, Any]:
+def _without_value(finding: Any) -> Any:
+    """The CLI prints paths and messages, never values: a finding on a whole record need not keep the record."""
+    if isinstance(finding.value, (dict, list)):
+        from dataclasses import replace
+
+        return replace(finding, value=None)
+    return finding
+
+
+def _numbering(items: Sequence[Item]) -> dict[str, Any]:
     """Findings name JSON Lines records by their line in the file, other records by their place (from 1)."""
     if items and all(item.where.startswith("line ") for item in items):
         return {"numbers": [int(item.where.split()[1]) for item in items], "noun": "line"}
@@ -475,17 +554,20 @@ def _port_arg(text: str) -> int:
 
 
 def _rows_arg(text: str) -> int:
+    if text.strip().lower() == "all":
+        return sys.maxsize
     try:
         rows = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows (or 'all')") from None
     if rows < 0:
         raise argparse.ArgumentTypeError("the number of rows cannot be negative")
     return rows
 
 
 NOW_HELP = "freeze the clock: ISO 8601, or epoch seconds or milliseconds (abs(t) < 1e10 is seconds)"
-EVENTS_HELP = "rows shown per table, the first and last halves (default 10; 0 shows none)"
+EVENTS_HELP = "rows shown per list and table, the first and last halves (default 10; 0 shows no tables; all)"
+EVENTS_OPTION_HINT = "--events N shows N rows of each list and table, --events all every row, --events 0 no tables"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -109,8 +109,8 @@ def findings_by_rule(findings: Sequence[Any], *, verbose: bool = False, per_rule
     lines = []
     for (severity, rule), items in ordered:
         found = [number(f.record) for f in items if f.record is not None]
-        where = f"{plural(noun, len(set(found)))} {ranges(found)}" if found else ""
-        head = f"{severity.upper():7} {rule:<{rule_width}}  ×{len(items):<3} {where}"
+        where = f" {plural(noun, len(set(found)))} {ranges(found)}" if found else ""  # none for a finding on the whole log
+        head = f"{severity.upper():7} {rule:<{rule_width}}  ×{len(items):<3}{where}".rstrip()
         room = max(40, width - len(head) - 3)
         lines.append(f"{head} — {_shorten(items[0].message, room)}")
         if verbose:
@@ -125,6 +125,25 @@ def findings_by_rule(findings: Sequence[Any], *, verbose: bool = False, per_rule
     return lines
 
 
+def head_tail(items: Sequence[Any], rows: int) -> tuple[list[Any], list[Any], int]:
+    """The first ``(rows + 1) // 2`` and the last ``rows // 2`` items, and how many lie between.
+
+    Only those items are read: ``items`` may be a lazy sequence over a big store.
+    """
+    size = len(items)
+    if size <= rows:
+        return list(items[:]), [], 0
+    head, tail = (rows + 1) // 2, rows // 2
+    return list(items[:head]), list(items[size - tail:]) if tail else [], size - head - tail
+
+
+def capped_lines(lines: Sequence[str], rows: int, noun: str, *, indent: str = "  ") -> list[str]:
+    """A list cut to its head and tail, with ``… N more <noun>s …`` where the rest would be."""
+    head, tail, hidden = head_tail(lines, rows)
+    gap = [f"{indent}… {count(hidden, 'more ' + noun)} …"] if hidden else []
+    return [indent + line for line in head] + gap + [indent + line for line in tail]
+
+
 def capped(frame: pd.DataFrame, rows: int) -> str:
     """A table as text (blank where a value is missing), cut to its first and last rows with a line saying how
     many are hidden."""
@@ -136,6 +155,22 @@ def capped(frame: pd.DataFrame, rows: int) -> str:
 
     head, tail = (rows + 1) // 2, rows // 2
     shown = pd.concat([frame.iloc[:head], frame.iloc[len(frame) - tail:]])
+    return _with_gap(shown, head, len(frame) - head - tail)
+
+
+def capped_records(records: Sequence[Any], rows: int) -> str:
+    """Like :func:`capped` for a sequence of row dicts (a lazy one over a big store): only the head and
+    tail rows are read and made into a table, with the columns those rows have."""
+    if rows <= 0 or not len(records):
+        return ""
+    import pandas as pd
+
+    head, tail, hidden = head_tail(records, rows)
+    shown = pd.DataFrame(head + tail)
+    return _with_gap(shown, len(head), hidden) if hidden else shown.to_string(index=False, na_rep="")
+
+
+def _with_gap(shown: pd.DataFrame, head: int, hidden: int) -> str:
     lines = shown.to_string(index=False, na_rep="").splitlines()
-    lines.insert(1 + head, f"  … {count(len(frame) - head - tail, 'more row')} …")
+    lines.insert(1 + head, f"  … {count(hidden, 'more row')} …")
     return "\n".join(lines)

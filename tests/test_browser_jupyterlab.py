@@ -130,6 +130,17 @@ def test_settings_form_has_no_overlap_at_1100_px(lab_page):
     assert lab_page.evaluate(OVERLAP_JS) == []
 
 
+def test_wide_tables_keep_a_drawn_scrollbar_at_1100_px(lab_page):
+    """The replay's events table is wider than the notebook at 1100 px: its scroll box carries mpsim's styled
+    scrollbar (always drawn, also where scrollbars are overlays), not one that shows only on hover."""
+    from tests.test_views_browser import SCROLLERS_JS
+
+    lab_page.set_viewport_size({"width": 1100, "height": 900})
+    wide = [box for box in lab_page.evaluate(SCROLLERS_JS) if box["overflows"]]
+    assert wide, "some mpsim table should be wider than the notebook at 1100 px"
+    assert all(box["styled"] == "10px" for box in wide), wide
+
+
 @pytest.mark.parametrize("theme", ["JupyterLab Dark", "JupyterLab Dark High Contrast"])
 def test_text_contrast_in_dark_themes(lab_page, theme):
     plugin = {"JupyterLab Dark": "@jupyterlab/theme-dark-extension:plugin",

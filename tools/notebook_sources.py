@@ -337,6 +337,15 @@ print({k: v for k, v in sim.profile("user-42").items() if not k.startswith("$las
     code('''print("\\n".join(server.rudder.trail("m4")))
 print()
 print("\\n".join(server.rudder.trail("m3")))'''),
+    md("## The simulator tells the same story\n\nThe data plane reports into the simulator: each request it "
+       "answered is in `sim.log` (route, masked write key, answer, each event's fate), `sim.dropped()` counts the "
+       "drops by gate and reason next to Mixpanel's own, `sim.explain(id)` says which events from an id never "
+       "reached Mixpanel and what to change, and the control API's `/_mpsim/findings` and live page `/_mpsim/` "
+       "show them too."),
+    code('''for reason, n in sim.dropped().items():
+    print(n, "×", reason)
+print()
+print(sim.explain("user-42"))'''),
     md("## Then stop the server\n\nFrom the command line the same data plane is\n\n"
        "```bash\nmpsim serve --rudder DEST.json --write-key WRITE_KEY    # data plane URL: http://127.0.0.1:8080\n```"),
     code('''server.stop()'''),

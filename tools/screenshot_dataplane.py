@@ -1,9 +1,11 @@
-"""Screenshot for the README: RudderStack's JS SDK on a live page, delivering through mpsim's data plane.
+"""Screenshots for the README: RudderStack's JS SDK on a live page, delivering through mpsim's data plane.
 
-Usage: ``python tools/screenshot_dataplane.py [docs/dataplane.png]`` (needs Chromium at /usr/bin/chromium or
-$MPSIM_CHROMIUM, Playwright for Python, and ``npm ci`` in tests/rudder_sdks). It serves the tiny shop page
-(tests/rudder_sdks/app.html) on loopback, lets the real SDK sign in and buy through ``mpsim.serve(sim,
-rudder=...)``, then adds a panel with what the data plane logged and what Mixpanel holds, and takes the picture.
+Usage: ``python tools/screenshot_dataplane.py [docs/dataplane.png [docs/dataplane-live.png]]`` (needs Chromium
+at /usr/bin/chromium or $MPSIM_CHROMIUM, Playwright for Python, and ``npm ci`` in tests/rudder_sdks). It serves
+the tiny shop page (tests/rudder_sdks/app.html) on loopback and opens mpsim's live page ``/_mpsim/`` next to
+it; the real SDK signs in, buys and applies a coupon addressed to ``"MP"`` (dropped by the data plane)
+through ``mpsim.serve(sim, rudder=...)``. Two pictures: the shop with a panel of what the data plane logged
+and what Mixpanel holds, and the live page once it shows all of it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 import mpsim  # noqa: E402
 from tests.browser import CHROMIUM_ARGS, chromium_executable  # noqa: E402
+from tests.dataplane.sdks import use_the_shop  # noqa: E402
 from tests.dataplane.static import static_site  # noqa: E402
 
 
@@ -32,7 +35,7 @@ def _panel(server: mpsim.MixpanelServer) -> str:
             f"<h4>profile user-ada</h4><table>{rows}</table>")
 
 
-def main(out: str = "docs/dataplane.png") -> None:
+def main(out: str = "docs/dataplane.png", live_out: str = "docs/dataplane-live.png") -> None:
     from playwright.sync_api import sync_playwright
 
     executable = chromium_executable()
@@ -42,13 +45,13 @@ def main(out: str = "docs/dataplane.png") -> None:
     with mpsim.serve(sim, rudder={"token": "MY_TOKEN"}, write_key="WRITE_KEY") as server, \
             static_site(ROOT / "tests" / "rudder_sdks") as site, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        live = browser.new_page(viewport={"width": 1280, "height": 900}, color_scheme="light")
+        live.goto(f"{server.url}/_mpsim/")
+        live.wait_for_selector("#status:has-text('live')")  # the page has polled the control API once
         page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.goto(f"{site}/app.html?dp={server.url}&wk=WRITE_KEY")
-        page.wait_for_selector("body[data-ready='1']", timeout=15000)
-        page.click("#signin")
-        page.click("#buy")
+        use_the_shop(page, site, server.url, "WRITE_KEY")  # sign in, buy, apply a coupon addressed to "MP"
         deadline = time.monotonic() + 15
-        while len(sim.events) < 3 and time.monotonic() < deadline:
+        while (len(sim.events) < 3 or len(server.rudder.jobs) < 4) and time.monotonic() < deadline:
             time.sleep(0.05)
         panel = _panel(server)
         page.evaluate("""html => {
@@ -60,8 +63,15 @@ def main(out: str = "docs/dataplane.png") -> None:
             document.body.appendChild(aside);
         }""", panel)
         page.screenshot(path=str(ROOT / out), full_page=True)
+        live.bring_to_front()
+        live.wait_for_selector("#events tbody tr:has-text('Order Completed')")
+        live.wait_for_selector("#findings tbody tr:has-text('integrations')")
+        live.wait_for_function("n => document.querySelectorAll('#dataplane tbody tr').length >= n",
+                               arg=len(server.rudder.log))
+        live.wait_for_timeout(2000)  # let the arrival highlight fade
+        live.screenshot(path=str(ROOT / live_out), full_page=True)
         browser.close()
-    print(f"wrote {out}")
+    print(f"wrote {out} and {live_out}")
 
 
 if __name__ == "__main__":

@@ -165,7 +165,8 @@ class ControlAPI:
         settings["service_accounts"] = sorted(settings.get("service_accounts") or {})  # names, never secrets
         settings.pop("geo", None)
         return {"summary": self.sim.summary(), "settings": settings, "dropped": self.sim.dropped(),
-                "now_ms": self.sim.now_ms, "requests": len(self.sim.log), "generation": self.sim.generation}
+                "now_ms": self.sim.now_ms, "requests": len(self.sim.log), "generation": self.sim.generation,
+                "upstreams": [upstream.summary() for upstream in self.sim.upstreams]}
 
     def _events(self, request: WireRequest) -> Any:
         since, limit = _int(request, "since"), _int(request, "limit")
@@ -250,6 +251,8 @@ def findings(sim: Simulator) -> list[dict[str, Any]]:
     """What went wrong, one item per problem: rejected records, refused merges, records accepted but ignored."""
     out: list[dict[str, Any]] = []
     for exchange in sim.log:
+        if exchange.request.get("door"):  # a pipeline in front of Mixpanel: its own findings follow
+            continue
         for record in exchange.records:
             base = {"request": exchange.seq, "endpoint": exchange.request.get("endpoint"), "index": record.index}
             if not record.ok:
@@ -260,6 +263,8 @@ def findings(sim: Simulator) -> list[dict[str, Any]]:
     for refusal in sim.refused_merges:
         out.append({"kind": "refused-merge", "operation": refusal.kind, "ids": list(refusal.ids),
                     "reason": refusal.reason, "message": refusal.description})
+    for upstream in sim.upstreams:  # RudderStack's data plane: events that never reached Mixpanel
+        out.extend(upstream.finding_items())
     return out
 
 

@@ -116,10 +116,15 @@ def explain_user(sim: Simulator, distinct_id: str) -> Explanation:
     lines += [f"refused: {describe_step(s)}" for s in refused]
     lines += [f"ignored: {describe_step(s)}" for s in ignored]
     steps = sorted(built + refused + ignored, key=lambda s: s.seq)
+    upstream = [line for source in sim.upstreams for line in source.explain_lines(distinct_id)]
+    if upstream and not seen and len(members) == 1:
+        answer = (f"'{distinct_id}' never reached Mixpanel: {len(upstream)} event{'s' if len(upstream) != 1 else ''} "
+                  "from this id stopped before it.")
+    lines += [f"never reached Mixpanel: {line}" for line in upstream]
     lines += _history_lines(sim)
     return Explanation(answer, lines, IDENTITY_COLUMNS, [_row(s) for s in steps],
                        {"id": distinct_id, "canonical": canonical, "ids": sorted(members), "mode": sim.identity_merge,
-                        "refused": [s.to_dict() for s in refused]})
+                        "refused": [s.to_dict() for s in refused], "dropped_before_mixpanel": upstream})
 
 
 def _chain(steps: list[IdentityStep], start: str, goal: str) -> list[IdentityStep]:
@@ -284,6 +289,10 @@ DROP_REASONS = {
 }
 
 
+#: a record note from a pipeline in front of Mixpanel (``Simulator.log_upstream``): counted as it reads
+UPSTREAM_NOTE = "RudderStack "
+
+
 def dropped_records(state: StateViews) -> Counter[str]:
     """Records Mixpanel answered but did not keep, counted by reason in words (duplicates included)."""
     counts: Counter[str] = Counter()
@@ -291,7 +300,10 @@ def dropped_records(state: StateViews) -> Counter[str]:
         if not records and status >= 400:
             counts[f"whole request refused with HTTP {status}"] += 1
         for record in records:
-            if not record.ok:
+            if record.note and record.note.startswith(UPSTREAM_NOTE):
+                if not record.stored:
+                    counts[record.note] += 1
+            elif not record.ok:
                 where = f"{record.field}: " if record.field else ""
                 counts[f"rejected as invalid ({where}{record.message})"] += 1
             elif record.note and not record.stored:

@@ -142,6 +142,9 @@ class Simulator(StateViews):
         self.record_history = False
         #: counts resets and loads: a reader that polls (the control page) knows to start over
         self.generation = 0
+        #: pipelines in front of this project (RudderStack's data plane): they log their requests here
+        #: (``log_upstream``) and answer ``explain_lines(id)``, ``finding_items()`` and ``reset()``
+        self.upstreams: list[Any] = []
         for key in self._declared_keys:
             self._state.group_keys.setdefault(key, 0)
 
@@ -200,6 +203,8 @@ class Simulator(StateViews):
                 self._state.group_keys[key] = 0
             self._history.clear()
             self.journal = Journal(limit=self.journal_limit)
+            for upstream in self.upstreams:
+                upstream.reset()
 
     def load(self, snapshot: Any) -> None:
         """Replace what this simulator holds with a saved state, keeping its settings and clock.
@@ -216,6 +221,8 @@ class Simulator(StateViews):
                 self._state.group_keys.setdefault(key, 0)
             self._history.clear()
             self.journal = Journal(limit=self.journal_limit)
+            for upstream in self.upstreams:
+                upstream.reset()
 
     def snapshot(self, label: str | None = None) -> Snapshot:
         """An immutable copy of the current state, readable like the simulator."""
@@ -327,6 +334,15 @@ class Simulator(StateViews):
                 self._history.append(Snapshot(self._state.copy(), received, f"after request {self._state.log.total}",
                                               self.settings))
             return reply
+
+    def log_upstream(self, received_ms: int, request: dict[str, Any], status: int, reply: str,
+                     records: list[RecordResult]) -> int:
+        """Log a request a pipeline in front of Mixpanel answered (RudderStack's data plane), with each
+        event's fate, so drops Mixpanel never saw are in ``log``, ``dropped()`` and ``explain``; its number."""
+        with self._lock:
+            self.journal.start_request(received_ms)  # request numbers stay the log's
+            self._state.log.append(received_ms, request, status, reply, records)
+            return self._state.log.total
 
     def send(self, requests: Request | Iterable[Request]) -> list[Reply]:
         """Deliver ``mpsim.Request``s from the transformer, without HTTP; one reply per request."""

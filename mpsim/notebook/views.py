@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MpsimError
-from ..wording import summary_line
+from ..wording import count, head_tail, summary_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,7 +57,9 @@ FORM_STYLE = "font-family: var(--jp-code-font-family, monospace); font-size: 12p
 
 # One style block per output, scoped to .mpsim-output. Text uses the theme's content colour; row
 # colours are translucent tints layered over the (opaque) theme background, so both the light and
-# the dark theme keep their contrast and the sticky first column stays opaque.
+# the dark theme keep their contrast and the sticky first column stays opaque. A wide table's
+# horizontal scrollbar is styled, which keeps it drawn: overlay scrollbars (macOS, touch screens)
+# otherwise hide it until the pointer hovers, and the table just looks clipped.
 STYLE = """<style>
 .mpsim-output{--mpsim-fg:var(--jp-content-font-color1,var(--vscode-editor-foreground,CanvasText));
 --mpsim-muted:var(--jp-content-font-color1,var(--vscode-descriptionForeground,CanvasText));
@@ -76,6 +78,13 @@ color:var(--mpsim-fg);background:none}
 border-left:3px solid var(--mpsim-line)}
 .mpsim-output .mpsim-note{color:var(--mpsim-muted);font-style:italic}
 .mpsim-output .mpsim-scroll{overflow-x:auto;max-width:100%;margin:.2em 0 .6em}
+.mpsim-output .mpsim-scroll::-webkit-scrollbar{height:10px;width:10px;-webkit-appearance:none}
+.mpsim-output .mpsim-scroll::-webkit-scrollbar-track{background:var(--mpsim-head)}
+.mpsim-output .mpsim-scroll::-webkit-scrollbar-thumb{background:var(--mpsim-line);border-radius:5px;
+border:2px solid transparent;background-clip:padding-box;min-width:40px}
+.mpsim-output .mpsim-scroll::-webkit-scrollbar-thumb:hover{background-color:var(--mpsim-muted)}
+@supports not selector(::-webkit-scrollbar){.mpsim-output .mpsim-scroll{scrollbar-width:thin;
+scrollbar-color:var(--mpsim-muted) var(--mpsim-head)}}
 .mpsim-output table.mpsim-table{border-collapse:separate;border-spacing:0;margin:0;width:auto;
 table-layout:auto;font-size:12px;color:var(--mpsim-fg)}
 .mpsim-output table.mpsim-table th,.mpsim-output table.mpsim-table td{text-align:left;vertical-align:top;
@@ -448,26 +457,120 @@ class EventRows(Sequence[Sequence[Any]]):
         return self._row(self.events[index])
 
 
+class Mapped(Sequence[Any]):
+    """``make(item)`` for the items of a sequence, computed only for the items read (a table's head and tail)."""
+
+    def __init__(self, items: Sequence[Any], make: Callable[[Any], Any]) -> None:
+        self.items, self.make = items, make
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self.make(item) for item in self.items[index]]
+        return self.make(self.items[index])
+
+
+def remembered(state: StateViews, name: str, make: Callable[[], Any]) -> Any:
+    """``make()``, kept by the state until its next change: a view shown again (a notebook re-rendering
+    the same output, the playground redrawing after a click that changed nothing) pays nothing twice."""
+    return state._cached(f"views:{name}", make)
+
+
+def profile_records(state: StateViews) -> Sequence[dict[str, Any]]:
+    """The visible user profiles as row dicts (``distinct_id`` then the properties), made only when read."""
+    return Mapped(remembered(state, "profiles", state._visible_profiles),
+                  lambda p: {"distinct_id": p.key, **p.properties})
+
+
+def group_records(state: StateViews) -> Sequence[dict[str, Any]]:
+    """The group profiles as row dicts (``group_key``, ``group_id``, then the properties), made only when read."""
+    return Mapped(list(state._state.groups.items()),
+                  lambda item: {"group_key": item[0][0], "group_id": item[0][1], **item[1].properties})
+
+
+def event_records(state: StateViews) -> Sequence[dict[str, Any]]:
+    """The events (deduplicated) as the CLI's table rows: time, name, the id shown now and the stored one."""
+    import pandas as pd
+
+    return Mapped(state.event_sequence(), lambda e: {
+        "time": pd.Timestamp(e.time_ms, unit="ms", tz="UTC"), "event": e.name,
+        "distinct_id": state.event_view(e)["properties"]["distinct_id"], "stored_distinct_id": e.distinct_id})
+
+
+class _HeadTail(Sequence[Any]):
+    """A long sequence of which only the head and tail were read: answers the slices a cut table asks for."""
+
+    def __init__(self, head: list[Any], tail: list[Any], size: int) -> None:
+        self.head, self.tail, self.size = head, tail, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, slice):
+            return self[index:index + 1][0] if index >= 0 else self[self.size + index:][0]
+        start, stop, step = index.indices(self.size)
+        if step == 1 and stop <= len(self.head):
+            return self.head[start:stop]
+        if step == 1 and start >= self.size - len(self.tail) and stop == self.size:
+            return self.tail[start - (self.size - len(self.tail)):]
+        raise IndexError("only the head and the tail of this table were read")
+
+
+def records_table_html(records: Sequence[dict[str, Any]], *, max_rows: int = MAX_ROWS, min_rows: int = MIN_ROWS,
+                       show_all_limit: int = SHOW_ALL_LIMIT) -> str:
+    """Row dicts (a lazy sequence over a big store) as :func:`table_html`: only the rows shown are read,
+    and the columns are the keys those rows have (a frame of every row would read them all)."""
+    size = len(records)
+    if size <= max(max_rows, show_all_limit):
+        source: Sequence[dict[str, Any]] = records[:]
+        sample = source
+    else:
+        head_n = min(min_rows, max_rows) // 2
+        tail_n = min(min_rows, max_rows) - head_n
+        head, tail = list(records[:head_n]), list(records[size - tail_n:])
+        source, sample = _HeadTail(head, tail, size), head + tail
+    columns = list(dict.fromkeys(key for record in sample for key in record))
+    rows = Mapped(source, lambda record: tuple(record.get(c) for c in columns))
+    return table_html(Table(columns, rows), max_rows=max_rows, min_rows=min_rows, show_all_limit=show_all_limit)
+
+
+def _capped_items(items: Sequence[str], noun: str, where: str, rows: int = MIN_ROWS) -> str:
+    """``<li>`` items cut to their head and tail, saying how many more there are and where to find them."""
+    head, tail, hidden = head_tail(items, rows)
+    gap = [f"<li class='mpsim-note'>… {html.escape(count(hidden, 'more ' + noun))} ({html.escape(where)}) …</li>"]
+    return "".join(head + (gap if hidden else []) + tail)
+
+
 def state_body_html(state: StateViews, *, max_rows: int = MAX_ROWS) -> str:
-    summary = summary_line(state.summary())
+    """Counts, then events, profiles and groups (head and tail rows), refused merges and dropped records.
+
+    Only the rows shown are built (events decoded, profiles turned into rows), so the cost does not
+    grow with the project beyond the counts.
+    """
+    summary = summary_line(remembered(state, "summary", state.summary))
     parts = [f"<p><b>{html.escape(type(state).__name__)}</b> ({html.escape(state.identity_merge)} ID merge): "
              f"{html.escape(summary)}</p>"]
     events = state.event_sequence()  # decoded row by row: only the head and tail shown are read
     if events:
         parts.append("<h4>Events</h4>" + table_html(Table(EventRows.columns, EventRows(state, events)),
                                                     max_rows=max_rows))
-    for title, frame in (("Profiles", state.profiles), ("Groups", state.groups)):
-        if len(frame):
-            parts.append(f"<h4>{title}</h4>" + frame_table_html(frame, max_rows=max_rows))
-    refusals = state.refused_merges
+    for title, records in (("Profiles", profile_records(state)), ("Groups", group_records(state))):
+        if len(records):
+            parts.append(f"<h4>{title}</h4>" + records_table_html(records, max_rows=max_rows))
+    refusals = remembered(state, "refused_merges", lambda: state.refused_merges)
     if refusals:
-        parts.append("<h4>Refused merges</h4><ul>" + "".join(
+        items = Mapped(refusals, lambda r: (
             f"<li>{html.escape(r.kind)} {html.escape(' + '.join(r.ids))}: <code>{html.escape(r.reason)}</code> "
-            f"— {html.escape(r.description)}</li>" for r in refusals) + "</ul>")
-    dropped = state.dropped()  # never hidden: Mixpanel answered these and kept nothing
+            f"— {html.escape(r.description)}</li>"))
+        parts.append("<h4>Refused merges</h4><ul>" + _capped_items(items, "refused merge", "sim.refused_merges")
+                     + "</ul>")
+    dropped = remembered(state, "dropped", state.dropped)  # never hidden: Mixpanel kept nothing of these
     if dropped:
         parts.append("<h4>Dropped records</h4><ul>" + "".join(
-            f"<li>{n} record{'s' if n != 1 else ''}: {html.escape(reason)}</li>" for reason, n in dropped.items())
+            f"<li>{count(n, 'record')}: {html.escape(reason)}</li>" for reason, n in dropped.items())
             + "</ul>")
     return "".join(parts)
 

@@ -7,7 +7,7 @@ fix. ``validate`` runs them on a list; ``Replay.findings`` runs them on the repl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ class CrossRule:
 
     id: str
     severity: str
-    find: Callable[[list[Any], dict[str, Any]], list[Hit]]
+    find: Callable[[Sequence[Any], dict[str, Any]], list[Hit]]
     message: str
     fix: str
     description: str = ""
@@ -51,7 +51,7 @@ def _is_rudder(item: Any) -> bool:
     return isinstance(item, dict) and isinstance(item.get("type"), str) and "mixpanel" not in item
 
 
-def find_shared_anonymous_ids(items: list[Any], ctx: dict[str, Any]) -> list[Hit]:
+def find_shared_anonymous_ids(items: Sequence[Any], ctx: dict[str, Any]) -> list[Hit]:
     """One anonymous id (a device) joined to two or more user ids: the shared-device pattern."""
     users: dict[str, dict[str, list[int]]] = {}
     for index, item in enumerate(items):
@@ -87,7 +87,7 @@ def find_shared_anonymous_ids(items: list[Any], ctx: dict[str, Any]) -> list[Hit
     return hits
 
 
-def find_group_key_never_sent(items: list[Any], ctx: dict[str, Any]) -> list[Hit]:
+def find_group_key_never_sent(items: Sequence[Any], ctx: dict[str, Any]) -> list[Hit]:
     """A configured group key that no event carries: group analytics stay empty."""
     config = ctx.get("config") or {}
     settings = config.get("groupKeySettings")
@@ -119,7 +119,7 @@ def _changes_identity_or_profiles(message: dict[str, Any], simplified: bool) -> 
     return simplified and bool(message.get("userId")) and bool(message.get("anonymousId"))
 
 
-def _replayed(items: list[Any], ctx: dict[str, Any]) -> tuple[Any, list[int]]:
+def _replayed(items: Sequence[Any], ctx: dict[str, Any]) -> tuple[Any, list[int]]:
     """The replay these items came from, or a lean one into the project, with each step's index in ``items``.
 
     A lean replay sends only the events that can change identities or profiles (identify and alias,
@@ -144,7 +144,7 @@ def _traits(message: dict[str, Any]) -> dict[str, Any]:
     return {**_object(message.get("traits")), **_object(_object(message.get("context")).get("traits"))}
 
 
-def find_identify_traits_lost(items: list[Any], ctx: dict[str, Any]) -> list[Hit]:
+def find_identify_traits_lost(items: Sequence[Any], ctx: dict[str, Any]) -> list[Hit]:
     """Identify calls whose traits never reach the profile Mixpanel shows for that user."""
     if not any(_is_rudder(e) and e["type"] == "identify" and _traits(e) for e in items):
         return []
@@ -222,7 +222,7 @@ def all_cross_rules(extra: Iterable[CrossRule] = ()) -> list[CrossRule]:
     return CROSS_RULES + _REGISTERED + list(extra)
 
 
-def cross_event_findings(items: list[Any], ctx: dict[str, Any], rules: list[CrossRule]) -> list[Finding]:
+def cross_event_findings(items: Sequence[Any], ctx: dict[str, Any], rules: list[CrossRule]) -> list[Finding]:
     findings = []
     for rule in rules:
         try:

@@ -98,7 +98,9 @@ class Findings:
         return mark_frame(counts.sort_values(["count", "rule"], ascending=[False, True]).reset_index(drop=True))
 
     def __repr__(self) -> str:
-        return f"Findings({len(self.errors)} errors, {len(self.warnings)} warnings, {len(self)} in all)"
+        from ..wording import count
+
+        return f"Findings({count(len(self.errors), 'error')}, {count(len(self.warnings), 'warning')}, {len(self)} in all)"
 
     def __str__(self) -> str:
         if not self._items:

@@ -15,8 +15,7 @@ import mpsim
 from mpsim.rudder.dataplane import parse_time
 
 from .helpers import CONFIG
-from .sdks import SDK_DIR, need_js_sdk
-from .static import static_site
+from .sdks import shop_and_data_plane, use_the_shop
 
 WK = "WK_WEB"
 NOW = "2024-03-02T10:01:00Z"
@@ -36,19 +35,15 @@ def _wait_for(condition, timeout: float = 20) -> None:
     ("&beacon=1", {"/beacon/v1/batch"}),
 ])
 def test_browser_sdk_end_to_end(browser, mode, paths):
-    need_js_sdk()
     sim = mpsim.Simulator(token="T", now=NOW)  # the server's clock; the browser keeps the machine's
-    with mpsim.serve(sim, rudder=CONFIG, write_key=WK) as server, static_site(SDK_DIR) as site:
+    with shop_and_data_plane(sim, CONFIG, WK) as (server, site):
         context = browser.new_context()
         outside: list[str] = []
         page = context.new_page()
         page.on("request", lambda request: None if request.url.startswith("http://127.0.0.1:")
                 else outside.append(request.url))
         try:
-            page.goto(f"{site}/app.html?dp={server.url}&wk={WK}{mode}")
-            page.wait_for_selector("body[data-ready='1']", timeout=15000)
-            page.click("#signin")
-            page.click("#buy")
+            use_the_shop(page, site, server.url, WK, ("#signin", "#buy"), mode)
             _wait_for(lambda: sum(e.stored for e in server.rudder.log) >= 3)
         finally:
             context.close()
@@ -77,9 +72,8 @@ def test_browser_sdk_end_to_end(browser, mode, paths):
 
 
 def test_browser_sdk_with_a_wrong_write_key(browser):
-    need_js_sdk()
     sim = mpsim.Simulator(token="T")
-    with mpsim.serve(sim, rudder=CONFIG, write_key=WK) as server, static_site(SDK_DIR) as site:
+    with shop_and_data_plane(sim, CONFIG, WK) as (server, site):
         page = browser.new_page()
         try:
             page.goto(f"{site}/app.html?dp={server.url}&wk=WK_TYPO")

@@ -1,15 +1,46 @@
-"""The spec's ten data-plane reasons "my event did not reach Mixpanel" (§6): each answer and its recorded reason."""
+"""The spec's ten data-plane reasons "my event did not reach Mixpanel" (§6): each answer and its recorded reason,
+on the data plane and in the simulator's own log, ``dropped()``, ``explain(id)`` and the control API's findings."""
 
 from __future__ import annotations
 
 import gzip
 import json
 
+from mpsim.mixpanel.control import findings as control_findings
+
 from .helpers import WK, event, plane, post, reasons
 
 
+def _mixpanel_requests(sim):
+    return [x for x in sim.log if not x.request.get("door")]
+
+
 def _nothing_reached_mixpanel(dp):
-    assert len(dp.sim.events) == 0 and len(dp.sim.log) == 0
+    assert len(dp.sim.events) == 0 and _mixpanel_requests(dp.sim) == []
+
+
+def _simulator_shows(dp, gate, reason, *, ids=(), events=None, says=()):
+    """The drop is in the simulator's log (per event, with gate and reason), counted by ``sim.dropped()``,
+    told by ``sim.explain(id)`` for each id, and a control-API finding with the setting to change."""
+    sim = dp.sim
+    key = f"RudderStack {gate}: {reason} ("
+    logged = [(x, r) for x in sim.log if x.request.get("door") == "rudderstack"
+              for r in x.records if r.note and r.note.startswith(key)]
+    assert logged, [x.records for x in sim.log]
+    assert all(not r.stored for _, r in logged)
+    assert all(WK not in json.dumps(x.request) for x, _ in logged)  # the write key is masked
+    counted = sum(n for k, n in sim.dropped().items() if k.startswith(key))
+    assert counted == (events if events is not None else len(logged))
+    for distinct_id in ids:
+        text = str(sim.explain(distinct_id))
+        assert f"at the RudderStack {gate}" in text and f": {reason}: " in text, text
+        for words in says:
+            assert words in text, text
+    found = [f for f in control_findings(sim) if f["kind"] == "dataplane" and (f["gate"], f["reason"]) == (gate, reason)]
+    assert found and all(f["fix"] for f in found)
+    came_in = {x.seq: x.request["endpoint"] for x in sim.log if x.request.get("door")}
+    assert all(came_in[f["request"]] == f["endpoint"] for f in found)  # the request the event came in, in sim.log
+    return found
 
 
 def _finding_rules(dp):
@@ -26,6 +57,12 @@ def test_1_wrong_unknown_or_disabled_write_key():
     assert reasons(dp) == [("gateway", "write key")] * 2
     assert _finding_rules(dp) == ["dataplane-write-key"] * 2
     _nothing_reached_mixpanel(dp)
+    found = _simulator_shows(dp, "gateway", "write key", ids=["anon-1"], events=2,
+                             says=["never reached Mixpanel", "answered 401", "write_key="])
+    assert "the request's write key: WK… (7 characters)" in found[0]["message"]  # which key came, masked
+    assert [x.request["write_key"] for x in dp.sim.log] == ["WK… (7 characters)", None]
+    assert str(dp.sim.explain("anon-1")).startswith("'anon-1' never reached Mixpanel: 2 events")
+    _simulator_shows(disabled, "gateway", "write key", ids=["anon-1"], says=["answered 404", "enable the source"])
 
 
 def test_2_no_identity_including_blank_and_zero_width_ids():
@@ -37,6 +74,10 @@ def test_2_no_identity_including_blank_and_zero_width_ids():
         (drop,) = dp.drops
         assert (drop.gate, drop.reason, drop.index) == ("gateway", "no identity", 1)  # the offending batch index
         _nothing_reached_mixpanel(dp)
+        # both events are refused; the good one's id is told why (its batch was refused with it)
+        (finding,) = _simulator_shows(dp, "gateway", "no identity", ids=["u1"], events=2,
+                                      says=["with its whole request", "batch[1]"])
+        assert finding["index"] == 1
 
 
 def test_3_one_bad_element_poisons_the_batch():
@@ -49,6 +90,8 @@ def test_3_one_bad_element_poisons_the_batch():
     assert post(dp, "/v1/batch", b'{"batch": [' + b'{"type": "track"},' * 3 + b"]").body == "invalid json\n"
     _nothing_reached_mixpanel(dp)
     assert dp.jobs == []
+    _simulator_shows(dp, "gateway", "not an event", ids=["u0", "u3"], events=5, says=["0 of 5 events stored"])
+    _simulator_shows(dp, "gateway", "invalid json", events=1)  # no event could be read: the request is the record
 
 
 def test_4_body_too_big_or_badly_encoded():
@@ -62,6 +105,9 @@ def test_4_body_too_big_or_badly_encoded():
     assert post(dp, "/v1/batch", raw).body == "invalid json\n"  # gzip without the header
     assert reasons(dp) == [("gateway", "too large"), ("gateway", "unreadable body"), ("gateway", "invalid json")]
     _nothing_reached_mixpanel(dp)
+    _simulator_shows(dp, "gateway", "too large", ids=["anon-1"], says=["bytes, limit 4096000", "smaller batches"])
+    _simulator_shows(dp, "gateway", "unreadable body", events=1)
+    _simulator_shows(dp, "gateway", "invalid json", events=1)
 
 
 def test_5_integrations_exclude_mixpanel_silently():
@@ -72,6 +118,10 @@ def test_5_integrations_exclude_mixpanel_silently():
     assert "'MP' does not address Mixpanel" in dp.drops[0].detail
     assert all(d.detail.startswith("destination filter: integrations") for d in dp.drops)
     _nothing_reached_mixpanel(dp)
+    found = _simulator_shows(dp, "processor", "integrations", ids=["anon-1"], events=4,
+                             says=["'MP' does not address Mixpanel", 'Address Mixpanel as "Mixpanel"'])
+    assert [f["status"] for f in found] == [200] * 4  # silent to the SDK
+    assert [x.status for x in dp.sim.log] == [200] * 4 and all(r.ok for x in dp.sim.log for r in x.records)
 
 
 def test_6_mixpanel_not_connected_for_cloud():
@@ -83,6 +133,7 @@ def test_6_mixpanel_not_connected_for_cloud():
         assert (drop.gate, drop.reason) == ("processor", "destination")
         assert drop.detail.startswith("no processor-enabled destination")
         _nothing_reached_mixpanel(dp)
+        _simulator_shows(dp, "processor", "destination", ids=["anon-1"], says=["cloud mode"])
 
 
 def test_7_message_type():
@@ -95,6 +146,9 @@ def test_7_message_type():
     assert "Track" in by_reason[("transformer", 400)]
     assert reasons(dp) == [("processor", "type"), ("processor", "type"), ("transformer", "transformer")]
     _nothing_reached_mixpanel(dp)
+    _simulator_shows(dp, "processor", "type", ids=["a1"], events=2, says=["Invalid message type"])
+    _simulator_shows(dp, "transformer", "transformer", says=["Event type 'Track' is not supported"], ids=["anon-1"])
+    assert [x.request["endpoint"] for x in dp.sim.log] == ["v1/batch", "routerTransform"]
 
 
 def test_8_duplicate_message_id():
@@ -105,6 +159,8 @@ def test_8_duplicate_message_id():
     assert (drop.gate, drop.reason, drop.message_id) == ("processor", "dedup", "checkout-1")
     assert drop.detail.startswith("dedup: dropped")
     assert list(dp.sim.events["event"]) == ["Signed Up"]
+    _simulator_shows(dp, "processor", "dedup", ids=["u2"], says=["'checkout-1'", "dedup=False"])
+    assert "never reached Mixpanel" not in str(dp.sim.explain("u1"))  # u1's event reached Mixpanel
 
 
 def test_9_consent_denied():
@@ -114,6 +170,7 @@ def test_9_consent_denied():
     (drop,) = dp.drops
     assert (drop.gate, drop.reason) == ("processor", "consent") and drop.detail.startswith("consent: denied C0002")
     _nothing_reached_mixpanel(dp)
+    _simulator_shows(dp, "processor", "consent", ids=["anon-1"], says=["denied C0002", "oneTrustCookieCategories"])
 
 
 def test_10_suppression_rate_limit_and_user_transformation():
@@ -127,6 +184,10 @@ def test_10_suppression_rate_limit_and_user_transformation():
     assert post(dp, "/v1/track", event()).body == "ok"
     assert reasons(dp) == [("gateway", "suppression"), ("processor", "user transformation"), ("gateway", "rate limit")]
     assert len(dp.sim.events) == 1
+    _simulator_shows(dp, "gateway", "suppression", ids=["u-gone"], says=["Regulation API"])
+    _simulator_shows(dp, "processor", "user transformation", ids=["anon-1"], says=["returned no event"])
+    (finding,) = _simulator_shows(dp, "gateway", "rate limit", ids=["anon-1"], says=["answered 429"])
+    assert finding["status"] == 429 and "rate_limit=" in finding["fix"]
 
 
 def test_drops_appear_in_summary_lines_trail_and_findings():

@@ -20,7 +20,7 @@ from ..._js import loads as js_loads
 from ...mixpanel.api import GIF
 from ...mixpanel.wire import DecodeError, Reply, TooLarge, WireRequest, gunzip
 from .answers import REASONS, answer_text
-from .records import Drop, GatewayExchange, Job, event_label
+from .records import Drop, EventFate, GatewayExchange, Job, event_label
 from .timestamps import format_time, from_ms
 
 if TYPE_CHECKING:
@@ -194,11 +194,16 @@ def _refuse(plane: DataPlane, exchange: GatewayExchange, refusal: Refusal, event
         detail += f"; 0 of {exchange.events} events stored"
     event = events[refusal.index] if isinstance(events, list) and refusal.index is not None \
         and refusal.index < len(events) else None
+    label = event_label(event) if event is not None else ""
+    if event is None and exchange.fates:  # refused before reading (write key): what it carried, for the record
+        label = exchange.fates[0].label if len(exchange.fates) == 1 else f"{len(exchange.fates)} events"
     drop = Drop("gateway", REASONS[refusal.key], detail, reply.status, exchange.seq, refusal.index,
                 event.get("messageId") if isinstance(event, dict) and isinstance(event.get("messageId"), str) else None,
-                event_label(event) if event is not None else "")
+                label)
     exchange.drops.append(drop)
     plane.drops.append(drop)
+    for fate in exchange.fates:  # one refusal refuses every event of the request
+        fate.drop = drop
     return _finish(plane, exchange, reply)
 
 
@@ -231,40 +236,62 @@ def _body(plane: DataPlane, request: WireRequest) -> bytes:
     return body
 
 
+def _read_batch(plane: DataPlane, request: WireRequest, route: Route) -> tuple[list[Any], int]:
+    """The request's events and the size the limit is measured on (spec §1.4, §1.5 steps 1-3)."""
+    raw = _body(plane, request)
+    try:
+        payload = js_loads(raw) if raw.strip() else None  # numbers as the JS transformer reads them
+    except (ValueError, UnicodeDecodeError):
+        raise Refusal("invalid json") from None
+    if payload is None and not raw.strip():
+        raise Refusal("invalid json", note="empty body")
+    size = len(raw)
+    if route.kind == "event":
+        if not isinstance(payload, dict):
+            raise Refusal("not an event", note=f"the body is a JSON {type(payload).__name__}")
+        payload = {**payload, "type": route.type}
+        size = len(json.dumps({"batch": [payload]}, separators=(",", ":"), ensure_ascii=False).encode())
+        return [payload], size
+    batch = payload.get("batch") if isinstance(payload, dict) else None
+    if route.kind == "import" and batch in (None, []):
+        return [], size  # regrouped per user first: no group, no error (spec §1.7)
+    if batch is None or batch == []:
+        raise Refusal("empty batch")
+    return (batch if isinstance(batch, list) else [batch]), size
+
+
+def _fate(index: int, event: Any) -> EventFate:
+    if not isinstance(event, dict):
+        return EventFate(index, event_label(event), None, "", "")
+    message_id = event.get("messageId")
+    return EventFate(index, event_label(event), message_id if isinstance(message_id, str) and message_id else None,
+                     clean_id(event.get("anonymousId")), clean_id(event.get("userId")))
+
+
+def _peek(plane: DataPlane, request: WireRequest, route: Route) -> list[EventFate]:
+    """The events of a request refused before its body is read (write key), for the record only."""
+    try:
+        batch, _ = _read_batch(plane, request, route)
+    except (Refusal, ValueError, TypeError, RecursionError):
+        return []
+    return [_fate(i, e) for i, e in enumerate(batch)]
+
+
 def _events(plane: DataPlane, request: WireRequest, route: Route) -> Reply:
     exchange = _exchange(plane, request, None)
     try:
         exchange.write_key = _write_key(plane, request, route)
     except Refusal as refusal:
         exchange.write_key = basic_write_key(request) or request.query.get("writeKey")
+        exchange.fates = _peek(plane, request, route)
         return _refuse(plane, exchange, refusal)
     try:
-        raw = _body(plane, request)
-        try:
-            payload = js_loads(raw) if raw.strip() else None  # numbers as the JS transformer reads them
-        except (ValueError, UnicodeDecodeError):
-            raise Refusal("invalid json") from None
-        if payload is None and not raw.strip():
-            raise Refusal("invalid json", note="empty body")
-        size = len(raw)
-        if route.kind == "event":
-            if not isinstance(payload, dict):
-                raise Refusal("not an event", note=f"the body is a JSON {type(payload).__name__}")
-            payload = {**payload, "type": route.type}
-            size = len(json.dumps({"batch": [payload]}, separators=(",", ":"), ensure_ascii=False).encode())
-            batch: Any = [payload]
-        else:
-            batch = payload.get("batch") if isinstance(payload, dict) else None
-            if route.kind == "import" and batch in (None, []):
-                batch = []  # regrouped per user first: no group, no error (spec §1.7)
-            elif batch is None or batch == []:
-                raise Refusal("empty batch")
-            if not isinstance(batch, list):
-                batch = [batch]
+        batch, size = _read_batch(plane, request, route)
     except Refusal as refusal:
         return _refuse(plane, exchange, refusal)
     exchange.events, exchange.size = len(batch), size
     exchange.library = _library(batch, request)
+    exchange.fates = [_fate(i, e) for i, e in enumerate(batch)]
     if route.kind == "import":
         return _import(plane, request, exchange, batch)
     try:
@@ -274,7 +301,7 @@ def _events(plane: DataPlane, request: WireRequest, route: Route) -> Reply:
             raise Refusal("too large", note=f"{size} bytes, limit {plane.max_request_bytes}")
     except Refusal as refusal:
         return _refuse(plane, exchange, refusal, batch)
-    _store(plane, request, exchange, batch)
+    _store(plane, request, exchange, batch, exchange.fates)
     return _finish(plane, exchange, _text(plane, "ok"))
 
 
@@ -312,14 +339,15 @@ def _rate_limit(plane: DataPlane) -> None:
 
 def _import(plane: DataPlane, request: WireRequest, exchange: GatewayExchange, batch: list[Any]) -> Reply:
     """/v1/import: the batch regrouped per user, each group judged alone; the error texts concatenated (§1.7)."""
-    groups: dict[str, list[Any]] = {}
-    for event in batch:
+    groups: dict[str, list[tuple[Any, EventFate]]] = {}
+    for event, fate in zip(batch, exchange.fates, strict=True):
         user = event.get("userId") if isinstance(event, dict) else None
         anon = event.get("anonymousId") if isinstance(event, dict) else None
         groups.setdefault(md5_uuid(f"{user if isinstance(user, str) else ''}:"
-                                   f"{anon if isinstance(anon, str) else ''}"), []).append(event)
+                                   f"{anon if isinstance(anon, str) else ''}"), []).append((event, fate))
     errors: list[Reply] = []
-    for members in groups.values():
+    for group in groups.values():
+        members, fates = [e for e, _ in group], [f for _, f in group]
         try:
             _validate(plane, members)
             _rate_limit(plane)
@@ -330,8 +358,10 @@ def _import(plane: DataPlane, request: WireRequest, exchange: GatewayExchange, b
                         None, None, f"{len(members)} events of one user")
             exchange.drops.append(drop)
             plane.drops.append(drop)
+            for fate in fates:
+                fate.drop = drop
             continue
-        _store(plane, request, exchange, members)
+        _store(plane, request, exchange, members, fates)
     if not errors:
         return _finish(plane, exchange, _text(plane, "ok"))
     if len(errors) == 1:
@@ -340,7 +370,8 @@ def _import(plane: DataPlane, request: WireRequest, exchange: GatewayExchange, b
     return _finish(plane, exchange, Reply(500, text + "\n", TEXT, headers={"X-Content-Type-Options": "nosniff"}))
 
 
-def _store(plane: DataPlane, request: WireRequest, exchange: GatewayExchange, batch: list[Any]) -> None:
+def _store(plane: DataPlane, request: WireRequest, exchange: GatewayExchange, batch: list[Any],
+           fates: list[EventFate]) -> None:
     """Each event becomes a job of its own; the body's other top-level keys are dropped (spec §2.1)."""
     received = plane.sim.now_ms
     ip = client_ip(request)
@@ -359,14 +390,17 @@ def _store(plane: DataPlane, request: WireRequest, exchange: GatewayExchange, ba
         else:
             message["request_ip"] = ip
         prepared.append((message, f"{request.header('anonymousid')}<<>>{anon or user}<<>>{user}"))
-    for index, (message, user_key) in enumerate(prepared):
+    for index, ((message, user_key), fate) in enumerate(zip(prepared, fates, strict=True)):
+        fate.message_id = message["messageId"]
         if plane.is_suppressed(message):
             drop = Drop("gateway", "suppression", "user is suppressed (Regulation API): dropped silently", 200,
                         exchange.seq, index, message["messageId"], event_label(message))
             exchange.drops.append(drop)
             plane.drops.append(drop)
+            fate.drop = drop
             continue
         plane.jobs.append(Job(len(plane.jobs) + 1, exchange.seq, index, message, received, request_ip, user_key))
+        fate.job = len(plane.jobs)
         exchange.stored += 1
 
 
@@ -397,12 +431,14 @@ def _pixel(plane: DataPlane, request: WireRequest, route: Route) -> Reply:
         if route.type == "track" and not event.get("event"):
             raise Refusal("not an event", 0, "a pixel track needs an 'event' parameter")
         exchange.events = 1
+        exchange.fates = [_fate(0, event)]
         _validate(plane, [event])
     except Refusal as refusal:
+        exchange.fates = exchange.fates or [_fate(0, event)]
         reply = _refuse(plane, exchange, refusal, [event])
         exchange.status, exchange.answer = gif.status, "GIF (" + reply.body.strip() + ")"
         return gif
-    _store(plane, request, exchange, [event])
+    _store(plane, request, exchange, [event], exchange.fates)
     return _finish(plane, exchange, gif)
 
 

@@ -15,27 +15,31 @@ from typing import Any
 from ...mixpanel.simulator import Simulator
 from ...mixpanel.wire import Reply, WireRequest
 from ...validation.findings import Finding, Findings
-from . import gateway, processor, router
+from . import gateway, processor, router, visibility
 from .records import GATES, Delivery, Drop, GatewayExchange, Job
 
 DEFAULT_WRITE_KEY = "mpsim-write-key"
 #: What each drop reason means for someone whose event is missing, and what to do about it.
 FIXES: dict[str, str] = {
-    "write key": "Use the source's write key (Basic auth user, or ?writeKey= for beacon and pixel) and enable the source.",
+    "write key": "Give the SDK the source's write key (its first argument: the Basic-auth user, or ?writeKey= for "
+                 "beacon and pixel; here --write-key / write_key=) and enable the source.",
     "no identity": "Set userId or anonymousId on every event (empty, whitespace-only and zero-width ids count as none).",
     "not an event": "Send JSON objects only: one bad element refuses the whole batch.",
     "invalid json": "Send valid JSON; a gzip body needs 'Content-Encoding: gzip'.",
     "empty batch": "Send {\"batch\": [event, ...]} with at least one event.",
     "too large": "Send smaller batches (the gateway takes 4 096 000 bytes after gunzip).",
     "unreadable body": "Send a complete gzip stream, or drop 'Content-Encoding: gzip'.",
-    "rate limit": "Retry later with back-off.",
+    "rate limit": "Retry later with back-off, or raise the gateway's rate limit (rate_limit=).",
     "suppression": "The user is suppressed by a regulation (suppress) request; lift it to receive their events.",
-    "dedup": "Give every event its own messageId; reusing one drops the later events for an hour.",
-    "destination": "Connect Mixpanel to the source in cloud mode and enable it.",
+    "dedup": "Give every event its own messageId; reusing one drops the later events for an hour (here dedup=False "
+             "or dedup_window= change it).",
+    "destination": "Enable the Mixpanel destination and connect it to the source in cloud mode (destination Enabled, "
+                   "connection mode cloud, IsProcessorEnabled).",
     "integrations": "Address Mixpanel as \"Mixpanel\" (the display name, case-sensitive) in integrations, or leave "
                     "integrations out; \"All\" must be a boolean.",
-    "consent": "The visitor denied a consent category that Mixpanel's consent settings require.",
-    "user transformation": "The user transformation returned nothing for this event.",
+    "consent": "The visitor denied a consent category that Mixpanel's consent settings require (the destination's "
+               "consentManagement, oneTrustCookieCategories or ketchConsentPurposes).",
+    "user transformation": "The user transformation attached to the destination returned nothing for this event.",
     "type": "Send one of alias, group, identify, page, screen, track (lower case).",
     "transformer": "Mixpanel's destination transformer refused the event; see the message.",
     "rejected": "Mixpanel refused (part of) the request; see the simulator's log.",
@@ -125,7 +129,9 @@ class DataPlane:
         self._seen_ids: dict[str, int] = {}
         self._rate_window = (0, 0)
         self._ids = 0
-        self._lock = threading.RLock()
+        # the simulator's own lock: the simulator asks the plane (explain, findings, reset) while holding it
+        self._lock = getattr(self.sim, "_lock", None) or threading.RLock()
+        self.sim.upstreams.append(self)
 
     # ------------------------------------------------------------------ settings read by the stages
     @property
@@ -175,11 +181,13 @@ class DataPlane:
     def handle(self, request: WireRequest) -> Reply:
         """Answer one HTTP request to the data plane, then process and route what it stored."""
         with self._lock:
-            first_new = len(self.jobs)
+            first_new, first_exchange = len(self.jobs), len(self.log)
             reply = gateway.receive(self, request)
             for job in self.jobs[first_new:]:
                 if processor.process(self, job):
                     self.pending.append(job.id)
+            for exchange in self.log[first_exchange:]:  # in sim.log before the Mixpanel requests it causes
+                visibility.report_request(self, exchange, request.url)
             router.route(self)
             return reply
 
@@ -250,6 +258,16 @@ class DataPlane:
                                  kind="dataplane")
                          for d in self.drops])
 
+    def explain_lines(self, distinct_id: str) -> list[str]:
+        """For ``sim.explain(id)``: each event from this anonymousId or userId that never reached Mixpanel, and why."""
+        with self._lock:
+            return visibility.explain_lines(self, distinct_id)
+
+    def finding_items(self) -> list[dict[str, Any]]:
+        """For the control API's ``/_mpsim/findings``: each drop with its gate, reason and the setting to change."""
+        with self._lock:
+            return visibility.finding_items(self)
+
     def drops_frame(self) -> Any:
         import pandas as pd
 
@@ -259,7 +277,10 @@ class DataPlane:
         return mark_frame(pd.DataFrame([[getattr(d, c) for c in columns] for d in self.drops], columns=columns))
 
     def reset(self) -> None:
-        """Forget requests, jobs and drops (and the dedup memory); the simulator is left alone."""
+        """Forget requests, jobs and drops (and the dedup memory); the simulator is left alone.
+
+        ``sim.reset()`` (and the control API's reset) calls this too: nothing of a previous test stays.
+        """
         with self._lock:
             self.log.clear()
             self.jobs.clear()

@@ -34,6 +34,25 @@ class Drop:
 
 
 @dataclass
+class EventFate:
+    """One event of a request as the gateway read it, and where it ended: a stored job, or a gateway drop.
+
+    Kept per request so the simulator can say, per user or anonymous id, which events never reached
+    Mixpanel and why (``sim.explain``), and log each event's fate (``sim.log``).
+    """
+
+    index: int
+    label: str
+    message_id: str | None
+    anonymous_id: str
+    user_id: str
+    #: the stored job's id (its later drop, if any, is ``Job.drop``)
+    job: int | None = None
+    #: refused or dropped at the gateway, alone or with its whole request
+    drop: Drop | None = None
+
+
+@dataclass
 class GatewayExchange:
     """One HTTP request the gateway answered: what came in, what it said, how many events it stored."""
 
@@ -49,6 +68,10 @@ class GatewayExchange:
     size: int | None = None
     library: str | None = None
     drops: list[Drop] = field(default_factory=list)
+    #: each event the request carried (when the body could be read), with its fate
+    fates: list[EventFate] = field(default_factory=list)
+    #: this request's number in the simulator's log (``sim.log``), where the data plane reports it
+    sim_request: int | None = None
 
     @property
     def line(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..router import transform_batch
+from . import visibility
 from .records import Delivery, Drop, Job
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ def _deliver(plane: DataPlane, jobs: list[Job]) -> list[Delivery]:
                 job.drop = Drop("transformer", "transformer", item.error, item.status_code, job.request, job.index,
                                 job.message.get("messageId"), job.label)
                 plane.drops.append(job.drop)
+            visibility.report_transformer(plane, delivery, [by_id[i] for i in delivery.jobs], item.status_code)
         else:
             delivery.requests = list(item.requests)
             delivery.replies = plane.sim.send(delivery.requests)
