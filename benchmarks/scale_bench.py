@@ -96,7 +96,7 @@ def run(size: int, folder: Path, workers: int) -> dict:
     if child.returncode:
         raise SystemExit(f"replay of {size:,} events failed ({child.returncode})")
     summary = json.loads((out / "summary.json").read_text())
-    return {"events": size, "seconds": round(seconds, 1), "events_per_s": round(size / seconds),
+    return {"events": size, "workers": workers, "seconds": round(seconds, 1), "events_per_s": round(size / seconds),
             "cpu_s": round(cpu, 1), "events_per_cpu_s": round(size / cpu) if cpu else None,
             "peak_tree_mb": round(peak_total / 2**20), "peak_process_mb": round(peak_one / 2**20),
             "peak_driver_mb": round(peak_driver / 2**20),

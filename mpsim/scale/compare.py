@@ -273,7 +273,7 @@ def plot_comparison(summary: dict[str, Any], ax: Any = None, title: str | None =
     import matplotlib.pyplot as plt
 
     if ax is None:
-        ax = plt.figure(figsize=(8, 3.2)).gca()
+        ax = plt.figure(figsize=(9, 3.4)).gca()
     a, b = summary["labels"]
     wholes = {"users_split": summary["a"].get("users"), "users_joined": summary["b"].get("users"),
               "events_moved": summary["events_matched"], "profiles_changed": summary["a"].get("profiles"),
@@ -284,10 +284,15 @@ def plot_comparison(summary: dict[str, Any], ax: Any = None, title: str | None =
     ax.invert_yaxis()
     for y, (key, value) in enumerate(zip(keys, values, strict=True)):
         whole = wholes[key] or 0
-        share = f" ({100 * value / whole:.1f}% of {whole:,})" if whole else ""
-        ax.text(value, y, f" {value:,}{share}", va="center", fontsize=9)
-    ax.set_xlim(0, max(values + [1]) * 1.45)
-    ax.set_title(title or f"From {a} to {b}")
+        percent = 100 * value / whole if whole else 0
+        share = f"{percent:.1f}%" if percent >= 0.1 or not value else "<0.1%"
+        ax.text(max(value, 1), y, f" {value:,}" + (f" ({share} of {whole:,})" if whole else ""), va="center",
+                fontsize=9)
+    # counts of users and of events differ by orders of magnitude: a log axis shows both (0 at the origin)
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlim(0, max(values + [1]) * 400)
+    ax.set_xlabel("count (log scale)")
+    ax.set_title(title or f"From {a} to {b}", fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
     ax.figure.tight_layout()
     return ax
