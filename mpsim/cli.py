@@ -359,6 +359,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     sim = Simulator(token=args.token, identity_merge=args.identity_merge, api_secret=args.api_secret, now=args.now)
     rudder = read_json(args.rudder, "destination file") if args.rudder else None
+    if rudder is not None and (args.legacy_answers or args.no_dedup):
+        from .rudder.dataplane import DataPlane
+
+        rudder = DataPlane(sim, rudder, write_key=args.write_key, legacy_answers=args.legacy_answers,
+                           dedup=not args.no_dedup)
+    elif rudder is None and (args.legacy_answers or args.no_dedup):
+        raise MpsimError("--legacy-answers and --no-dedup set the RudderStack data plane: give --rudder DEST.json too")
     with _listening(args.host, args.port):
         server = serve(sim, host=args.host, port=args.port, verbose=True, rudder=rudder, write_key=args.write_key,
                        insecure=args.insecure, tls=args.tls, tls_dir=args.tls_dir)
@@ -599,6 +606,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rudder", metavar="DEST.json",
                    help="also serve a RudderStack data plane delivering through this Mixpanel destination")
     p.add_argument("--write-key", help="the RudderStack source's write key (default: accept any)")
+    p.add_argument("--legacy-answers", action="store_true",
+                   help="answer like RudderStack servers before v1.46.0 ('OK', 'Invalid Write Key')")
+    p.add_argument("--no-dedup", action="store_true",
+                   help="keep events with a messageId seen within the hour (open-source server default)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("simulate", help="replay a log through RudderStack's transformer into a simulated Mixpanel")

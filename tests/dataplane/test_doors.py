@@ -96,3 +96,29 @@ def test_cli_serve_with_a_missing_destination_file(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mpsim.cli", "serve", "--port", "0", "--rudder",
                              str(tmp_path / "missing.json")], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "missing.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_serve_legacy_answers_and_no_dedup(tmp_path):
+    dest = tmp_path / "dest.json"
+    dest.write_text(json.dumps({"token": "tok"}))
+    proc = subprocess.Popen([sys.executable, "-m", "mpsim.cli", "serve", "--port", "0", "--token", "tok",
+                             "--rudder", str(dest), "--write-key", "WK1", "--legacy-answers", "--no-dedup"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().split("listening on ")[1].split(" ")[0]
+        same = event(userId="u1", messageId="m-1")
+        assert [requests.post(f"{url}/v1/track", json=same, headers=auth("WK1"), timeout=5).text
+                for _ in range(2)] == ["OK", "OK"]  # the answer of servers before v1.46.0
+        assert requests.post(f"{url}/v1/track", json=same, headers=auth("WK2"), timeout=5).text == "Invalid Write Key\n"
+        events = requests.get(f"{url}/_mpsim/events", params={"raw": "1"}, timeout=5).json()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    assert len(events) == 2  # no dedup: both copies reached Mixpanel (which keeps the latest of the two)
+
+
+def test_cli_serve_data_plane_options_need_rudder(capsys):
+    from mpsim.cli import main
+
+    assert main(["serve", "--port", "0", "--legacy-answers"]) == 2
+    assert "give --rudder DEST.json too" in capsys.readouterr().err

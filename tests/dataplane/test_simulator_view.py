@@ -3,12 +3,16 @@ and the live page ``/_mpsim/`` in Chromium with RudderStack's JS SDK sending."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mpsim
+from mpsim.mixpanel.control import findings as control_findings
 from mpsim.rudder.dataplane import DataPlane
 
 from .helpers import CONFIG, WK, auth, event, plane, post
@@ -93,7 +97,8 @@ def test_live_page_shows_what_a_real_sdk_sent_and_what_the_data_plane_dropped(br
             live.bring_to_front()
             live.wait_for_selector("#events tbody tr:has-text('Order Completed')")
             live.wait_for_selector("#findings tbody tr:has-text('integrations')")
-            live.wait_for_selector("#dataplane tbody tr:has-text('/v1/track')")
+            live.wait_for_selector("#dataplane tbody tr:has-text('processor: integrations')")
+            live.wait_for_selector("#dataplane-summary:has-text('1 dropped at processor')")  # counts come a poll later
             status = live.locator("#status").inner_text()
             findings = live.locator("#findings tbody tr").all_inner_texts()
             requests_shown = live.locator("#dataplane tbody tr").all_inner_texts()
@@ -128,3 +133,71 @@ def test_every_door_of_the_gateway_reports_into_the_log(route):
     assert "WRONG" not in entry.request["url"] and entry.request["write_key"] == "W… (5 characters)"
     assert [r.note.split(" (")[0] for r in entry.records] == ["RudderStack gateway: write key"]
     assert "at the RudderStack gateway" in str(dp.sim.explain("p1"))
+
+
+@pytest.mark.parametrize("path, why", [("/v1/webhook", "webhook sources are not simulated"),
+                                       ("/v1/v1/batch", "not a data-plane route"),
+                                       ("/beacon/v1/track", "not a data-plane route")])
+def test_paths_the_gateway_does_not_serve_get_the_routers_404_and_a_drop(path, why):
+    dp = plane()
+    reply = post(dp, path, {"batch": [event(anonymousId="lost-1"), event(anonymousId="lost-2")]})
+    assert (reply.status, reply.body, reply.content_type) == (404, "404 page not found\n", "text/plain; charset=utf-8")
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    (drop,) = dp.drops
+    assert (drop.gate, drop.reason, drop.status) == ("gateway", "route", 404) and why in drop.detail
+    assert dp.sim.dropped() == {"RudderStack gateway: route (a path the gateway does not serve)": 2}
+    assert "answered 404: route" in str(dp.sim.explain("lost-2"))
+    assert _mixpanel_requests(dp.sim) == []
+
+
+def test_without_a_data_plane_v1_paths_stay_mixpanels():
+    sim = mpsim.Simulator(token="T")
+    with mpsim.serve(sim) as server:
+        reply = requests.post(f"{server.url}/v1/webhook", json={}, timeout=10)
+    assert reply.status_code == 404 and reply.headers["content-type"] == "application/json"
+
+
+def _mixpanel_requests(sim):
+    return [x for x in sim.log if not x.request.get("door")]
+
+
+_ids = st.sampled_from(["", "  ", "a1", "u1", "\u200b", None, 7])
+_events = st.one_of(
+    st.fixed_dictionaries({"type": st.sampled_from(["track", "identify", "page", "merge", "Track", None]),
+                           "event": st.sampled_from(["E", ""]), "anonymousId": _ids, "userId": _ids,
+                           "messageId": st.sampled_from(["m1", "m2", None, 5])},
+                          optional={"integrations": st.sampled_from([None, {"All": False}, {"MP": True, "All": False},
+                                                                     {"Mixpanel": True}, "all"])}),
+    st.sampled_from(["text", 3, None, []]))
+
+
+@given(st.lists(st.lists(_events, max_size=4), min_size=1, max_size=4),
+       st.sampled_from(["/v1/batch", "/v1/track", "/v1/import", "/v1/nowhere"]))
+@settings(max_examples=60, deadline=None)
+def test_every_event_the_data_plane_drops_is_in_the_simulators_views(requests_sent, path):
+    dp = plane()
+    for batch in requests_sent:
+        post(dp, path, batch[0] if path == "/v1/track" and batch else {"batch": batch})
+    sim = dp.sim
+    rudder = [x for x in sim.log if x.request.get("door")]
+    assert len([x for x in rudder if x.request["endpoint"] != "routerTransform"]) == len(dp.log)  # one per request
+    dropped_records = [r for x in rudder for r in x.records if not r.stored]
+    assert sum(n for k, n in sim.dropped().items() if k.startswith("RudderStack ")) == len(dropped_records)
+    assert all(r.note.startswith("RudderStack ") and r.message for r in dropped_records)
+    assert len([f for f in control_findings(sim) if f["kind"] == "dataplane"]) == len(
+        [d for d in dp.drops if d.gate != "mixpanel"])
+    for fate in (f for exchange in dp.log for f in exchange.fates):
+        drop = fate.drop or (dp.jobs[fate.job - 1].drop if fate.job else None)
+        for distinct_id in {fate.anonymous_id, fate.user_id} - {""}:
+            told = sim.explain(distinct_id).data["dropped_before_mixpanel"]
+            assert (drop is not None and drop.gate != "mixpanel") <= bool(told)  # a dropped event is told about
+
+
+def test_a_saved_state_keeps_the_data_planes_log_entries_and_drop_counts():
+    dp = plane()
+    post(dp, "/v1/track", event(integrations={"MP": True, "All": False}))
+    post(dp, "/v1/track", event(userId="u1"))
+    back = mpsim.Simulator.from_snapshot(json.loads(dp.sim.snapshot().to_json()))
+    assert back.dropped() == dp.sim.dropped() == {
+        "RudderStack processor: integrations (the event's integrations object leaves Mixpanel out)": 1}
+    assert [x.request.get("door") for x in back.log] == ["rudderstack", "rudderstack", None]

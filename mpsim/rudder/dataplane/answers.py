@@ -21,6 +21,7 @@ ANSWERS: dict[str, tuple[int, str, str]] = {
     "too large": (413, "request size exceeds max limit", "Request size exceeds max limit"),
     "unreadable body": (500, "failed to read body from request", "Failed to read body from request"),
     "rate limit": (429, "max requests limit reached", "Max Requests Limit reached"),
+    "not found": (404, "404 page not found", "404 page not found"),  # the router's own answer (chi)
 }
 
 #: Gateway answers → the reason a drop record carries (the words the issue and the spec use).
@@ -36,6 +37,7 @@ REASONS: dict[str, str] = {
     "too large": "too large",
     "unreadable body": "unreadable body",
     "rate limit": "rate limit",
+    "not found": "route",
 }
 
 

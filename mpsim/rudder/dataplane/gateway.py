@@ -65,9 +65,15 @@ class Refusal(Exception):
         self.note = note
 
 
+#: Path prefixes only the data plane uses: a request below one that is no route gets the router's 404
+PREFIXES = ("/v1/", "/beacon/", "/pixel/")
+#: Routes RudderStack's gateway has that mpsim does not serve, and why
+NOT_SERVED = {"/v1/webhook": "webhook sources are not simulated by mpsim"}
+
+
 def owns(path: str) -> bool:
     """True for the data plane's paths (the server asks before handing a request to Mixpanel)."""
-    return path in ROUTES
+    return path in ROUTES or path.startswith(PREFIXES)
 
 
 # ------------------------------------------------------------------------------------ identity helpers
@@ -140,10 +146,12 @@ def preflight(request: WireRequest) -> Reply:
 # ------------------------------------------------------------------------------------ the door
 def receive(plane: DataPlane, request: WireRequest) -> Reply:
     """Answer one request to a data-plane path (``owns(request.path)`` must be true)."""
-    route = ROUTES[request.path]
+    route = ROUTES.get(request.path)
     method = request.method.upper()
     if method == "OPTIONS":
         return preflight(request)
+    if route is None:
+        return cors(request, _not_found(plane, request))
     if method not in route.methods and not (route.kind == "info" and method == "HEAD"):
         return cors(request, Reply(405, "", TEXT))
     if route.kind == "info":
@@ -162,6 +170,14 @@ def _info(path: str) -> Reply:
         return Reply.of_json(200, {"Version": "mpsim", "Note": "mpsim's twin of RudderStack's data plane"})
     return Reply.of_json(200, {"server": "UP", "db": "UP", "acceptingEvents": "TRUE", "routingEvents": "TRUE",
                                "mode": "NORMAL", "backendConfigMode": "JSON", "appType": "EMBEDDED"})
+
+
+def _not_found(plane: DataPlane, request: WireRequest) -> Reply:
+    """A path below ``/v1/``, ``/beacon/`` or ``/pixel/`` that is no route: 404, and the events it carried are lost."""
+    exchange = _exchange(plane, request, basic_write_key(request) or request.query.get("writeKey"))
+    exchange.fates = _peek(plane, request, ROUTES["/v1/batch"]) or _peek(plane, request, Route("event", ("POST",)))
+    note = NOT_SERVED.get(request.path, "not a data-plane route: the SDK's data plane URL or path is wrong")
+    return _refuse(plane, exchange, Refusal("not found", note=note))
 
 
 def _source_config(plane: DataPlane, request: WireRequest) -> Reply:
@@ -249,7 +265,7 @@ def _read_batch(plane: DataPlane, request: WireRequest, route: Route) -> tuple[l
     if route.kind == "event":
         if not isinstance(payload, dict):
             raise Refusal("not an event", note=f"the body is a JSON {type(payload).__name__}")
-        payload = {**payload, "type": route.type}
+        payload = {**payload, "type": route.type} if route.type is not None else payload
         size = len(json.dumps({"batch": [payload]}, separators=(",", ":"), ensure_ascii=False).encode())
         return [payload], size
     batch = payload.get("batch") if isinstance(payload, dict) else None

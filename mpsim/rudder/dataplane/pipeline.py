@@ -23,6 +23,7 @@ DEFAULT_WRITE_KEY = "mpsim-write-key"
 FIXES: dict[str, str] = {
     "write key": "Give the SDK the source's write key (its first argument: the Basic-auth user, or ?writeKey= for "
                  "beacon and pixel; here --write-key / write_key=) and enable the source.",
+    "route": "Point the SDK at the data plane's own URL: it adds /v1/track, /v1/batch, ... itself.",
     "no identity": "Set userId or anonymousId on every event (empty, whitespace-only and zero-width ids count as none).",
     "not an event": "Send JSON objects only: one bad element refuses the whole batch.",
     "invalid json": "Send valid JSON; a gzip body needs 'Content-Encoding: gzip'.",

@@ -23,9 +23,10 @@ DOOR = "rudderstack"
 #: reason → what it means, in a few words: with the gate, the key ``sim.dropped()`` counts by
 REASON_WORDS: dict[str, str] = {
     "write key": "wrong, unknown or disabled write key",
+    "route": "a path the gateway does not serve",
     "no identity": "an event without anonymousId or userId refuses the whole request",
     "not an event": "a batch element that is not an event refuses the whole request",
-    "invalid json": "the body is not JSON (or gzip without Content-Encoding: gzip)",
+    "invalid json": "the body is not JSON, or is gzip without Content-Encoding: gzip",
     "empty batch": "a batch without events",
     "too large": "over 4 096 000 bytes after gunzip",
     "unreadable body": "a broken gzip body",
