@@ -27,7 +27,7 @@ UNSET: Any = object()
 KEEP_STEPS = 10_000
 #: Events a replay transforms in-process before it hands the rest to a worker process (``replay(workers=None)``):
 #: below this a worker costs more than it saves.
-PARALLEL_AFTER = 20_000
+PARALLEL_AFTER = 5_000
 
 
 @dataclass(slots=True)

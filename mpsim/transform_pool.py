@@ -10,14 +10,18 @@ A worker never decides anything the caller sees: an event it cannot turn into bo
 error, or anything unexpected) comes back as ``None`` and the caller runs that event in-process, so
 the error, the requests and the replies are exactly those of a serial replay.
 
-Workers are forked (cheap, nothing to import); where forking is unsafe (other threads running, no
-``fork`` on the platform, inside a daemon process) there is no pool and the replay stays serial.
+Workers are forked (cheap, nothing to import); where that is not possible or advised (not Linux, inside
+a daemon process, other threads running on Python 3.12+) there is no pool and the replay stays in-process.
 """
 
 from __future__ import annotations
 
 import gc
 import multiprocessing
+import pickle
+import queue
+import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -41,14 +45,18 @@ _now: Any = None
 
 
 def can_fork() -> bool:
-    """Whether a worker process can be forked safely here (one thread, ``fork`` available, not a daemon)."""
-    return ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-            and not multiprocessing.current_process().daemon)
+    """Whether a worker process can be forked here: Linux (``fork`` is unsafe on macOS), not a daemon
+    process, and one thread or a Python before 3.12 (where forking with threads running is the platform's
+    default way to start processes; from 3.12 Python warns against it, so a replay then stays in-process)."""
+    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon
+            and (threading.active_count() == 1 or sys.version_info < (3, 12)))
 
 
 def _start_worker(destination: Any, now: Any) -> None:
     global _destination, _now
     _destination, _now = destination, now
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the replaying process: it stops the worker
     gc.freeze()  # what the worker inherited is never garbage: the collector need not scan it
     gc.enable()
 
@@ -77,41 +85,92 @@ def transform_chunk(events: list[Any]) -> tuple[list[WireRequest], list[Bodies]]
 
 
 class TransformPool:
-    """Worker processes that transform events with one destination and clock, results in input order."""
+    """Worker processes that transform events with one destination and clock, results in input order.
+
+    Each worker has a pipe in and a pipe out; chunks go to the workers in turn and are read back in
+    the same turn, so order needs no bookkeeping. A thread in the worker reads its pipe into a queue,
+    so this process never waits on a worker that is busy writing. No threads here: pickling and
+    unpickling happen in the caller's thread.
+    """
 
     def __init__(self, destination: Any, now: Any, workers: int = 1) -> None:
         context = multiprocessing.get_context("fork")
-        self.workers = workers
-        self._pool = context.Pool(workers, initializer=_start_worker, initargs=(destination, now))
+        self._workers: list[tuple[Any, Any, Any]] = []
+        for _ in range(workers):
+            inbox_read, inbox = context.Pipe(duplex=False)
+            outbox, outbox_write = context.Pipe(duplex=False)
+            process = context.Process(target=_serve, args=(inbox_read, outbox_write, destination, now), daemon=True,
+                                      name="mpsim-transform")
+            process.start()
+            inbox_read.close()
+            outbox_write.close()
+            self._workers.append((process, inbox, outbox))
+        self.broken = False
 
     def map(self, events: Iterator[Any]) -> Iterator[tuple[Any, list[WireRequest] | None]]:
-        """``(event, its wire requests or None)`` for each event, in order; reads ``events`` only a few chunks ahead."""
+        """``(event, its wire requests or None)`` for each event, in order; reads ``events`` only a few chunks ahead.
+
+        ``None`` asks the caller to run the event in-process: the worker could not transform it, the
+        chunk could not be sent (an event that cannot be pickled), or a worker is gone.
+        """
         pending: deque[tuple[list[Any], Any]] = deque()
+        turn = 0
 
         def submit() -> None:
+            nonlocal turn
             chunk = list(islice(events, CHUNK))
-            if chunk:
-                pending.append((chunk, self._pool.apply_async(transform_chunk, (chunk,))))
+            if not chunk:
+                return
+            worker = self._workers[turn % len(self._workers)]
+            turn += 1
+            try:
+                data = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - an event that cannot be pickled: the caller does this chunk
+                pending.append((chunk, None))
+                return
+            if not self.broken:
+                try:
+                    worker[1].send_bytes(data)
+                except OSError:
+                    self.broken = True
+            pending.append((chunk, None if self.broken else worker))
 
-        for _ in range(WINDOW * self.workers):
+        for _ in range(WINDOW * len(self._workers)):
             submit()
         while pending:
-            chunk, result = pending.popleft()
+            chunk, worker = pending.popleft()
+            heads: list[WireRequest] = []
+            bodies: list[Bodies] = [None] * len(chunk)
+            if worker is not None and not self.broken:
+                try:
+                    heads, bodies = pickle.loads(worker[2].recv_bytes())
+                except (OSError, EOFError):  # the worker is gone: the rest is replayed in-process
+                    self.broken = True
             submit()
-            try:
-                heads, bodies = result.get()
-            except Exception:  # noqa: BLE001 - e.g. an event that cannot be pickled: the caller does the chunk itself
-                heads, bodies = [], [None] * len(chunk)
             for event, item in zip(chunk, bodies, strict=True):
                 yield event, None if item is None else [with_body(heads[h], body) for h, body in item]
 
     def close(self) -> None:
-        self._pool.close()
-        self._pool.join()
+        """Tell the workers there is no more and wait for them (terminate any that does not stop)."""
+        for _process, inbox, _outbox in self._workers:
+            try:
+                inbox.send_bytes(b"")
+            except OSError:
+                pass
+        for process, inbox, outbox in self._workers:
+            process.join(5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+            inbox.close()
+            outbox.close()
 
     def terminate(self) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        for process, inbox, outbox in self._workers:
+            process.terminate()
+            process.join()
+            inbox.close()
+            outbox.close()
 
     def __enter__(self) -> TransformPool:
         return self
@@ -121,3 +180,23 @@ class TransformPool:
             self.close()
         else:
             self.terminate()
+
+
+def _serve(inbox: Any, outbox: Any, destination: Any, now: Any) -> None:
+    """A worker: transform each chunk that arrives and send back its heads and bodies, until an empty message."""
+    _start_worker(destination, now)
+    arrived: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+
+    def read() -> None:
+        while True:
+            try:
+                data = inbox.recv_bytes()
+            except (OSError, EOFError):
+                data = b""
+            arrived.put(data)
+            if not data:
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    while data := arrived.get():
+        outbox.send_bytes(pickle.dumps(transform_chunk(pickle.loads(data)), protocol=pickle.HIGHEST_PROTOCOL))

@@ -44,7 +44,7 @@ def _simple_reply(params: dict[str, str], ok: bool, error: str | None, *, api: s
     if verbose == "2" and not ok and api:
         reply = Reply.of_json(400, {"error": f"{api} API error: {error}", "status": 0})
     elif verbose in ("1", "2"):
-        reply = Reply.of_json(200, {"status": 1 if ok else 0, "error": None if ok else error})
+        reply = Reply(200, _verbose_body(ok, None if ok else error))
     else:
         reply = Reply.plain(ok)
     callback = safe_callback(params.get("callback", ""))
@@ -93,7 +93,7 @@ def handle_track(sim: Simulator, request: WireRequest, received: int, results: l
     params = decoded.params
     if len(decoded.records) > MAX_RECORDS:
         return _simple_reply(params, False, f"a request may carry at most {MAX_RECORDS} events")
-    ctx = Context("track", request.host, received, sim.identity_merge == "simplified",
+    ctx = Context("track", request.host, received, sim._state.identity.mode == "simplified",
                   request_ip=request.header("x-forwarded-for") or "127.0.0.1", use_request_ip=flag(params, "ip"),
                   new_insert_id=sim.new_insert_id, geo=sim.geo)
     stored = sim.host_accepted(request.host)
@@ -149,7 +149,7 @@ def handle_import(sim: Simulator, request: WireRequest, received: int, results: 
     if len(decoded.records) > MAX_RECORDS:
         return _import_error(400, f"request has {len(decoded.records)} events; the limit is {MAX_RECORDS}",
                              "Bad Request")
-    ctx = Context("import", request.host, received, sim.identity_merge == "simplified",
+    ctx = Context("import", request.host, received, sim._state.identity.mode == "simplified",
                   request_ip=request.header("x-forwarded-for") or None, new_insert_id=sim.new_insert_id,
                   geo=sim.geo)
     stored = sim.host_accepted(request.host)
@@ -174,6 +174,12 @@ def handle_import(sim: Simulator, request: WireRequest, received: int, results: 
             "num_records_imported": imported, "status": "Bad Request"})
     return Reply.of_json(200, {"code": 200, "error": IMPORT_FAILED if failed else None,
                                "num_records_imported": imported, "status": 0 if failed else 1})
+
+
+@functools.lru_cache(maxsize=256)
+def _verbose_body(ok: bool, error: str | None) -> str:
+    """A ``verbose=1`` answer (made once per distinct answer: a replay repeats a handful)."""
+    return Reply.of_json(200, {"status": 1 if ok else 0, "error": error}).body
 
 
 @functools.lru_cache(maxsize=64)

@@ -28,6 +28,16 @@ _COLUMN_KEYS = ("time", "distinct_id", "$insert_id", "$mp_api_endpoint", "$mp_ap
 _NO_GROUPS: tuple[tuple[str, str], ...] = ()
 
 
+_NOTHING: frozenset[int] = frozenset()
+
+
+def _layout(keys: tuple[str, ...]) -> tuple[tuple[tuple[int, str], ...], tuple[int, ...]]:
+    """Of a key order: the (position, name) of the names a column may hold, and the positions of the others."""
+    columns = tuple((position, key) for position, key in enumerate(keys) if key in _COLUMN_KEYS)
+    taken = {position for position, _ in columns}
+    return columns, tuple(position for position in range(len(keys)) if position not in taken)
+
+
 def _shared(text: str) -> str:
     return sys.intern(text) if type(text) is str else text
 
@@ -36,7 +46,7 @@ class EventStore:
     """The append-only columns behind every :class:`EventsView` of one project."""
 
     __slots__ = ("seq", "names", "distinct_ids", "times", "insert_ids", "endpoints", "hosts", "received",
-                 "generated", "groups", "shape_of", "values", "shapes", "_shape_ids", "version")
+                 "generated", "groups", "shape_of", "values", "shapes", "_shape_ids", "version", "_layouts")
 
     def __init__(self) -> None:
         self.seq = array("q")
@@ -54,6 +64,8 @@ class EventStore:
         #: shape id → (property names in order, positions of names whose value lives in a column)
         self.shapes: list[tuple[tuple[str, ...], frozenset[int]]] = []
         self._shape_ids: dict[tuple[tuple[str, ...], frozenset[int]], int] = {}
+        #: key order → where the names a column may hold are (worked out once per distinct key order)
+        self._layouts: dict[tuple[str, ...], Any] = {}
         self.version = 0
 
     def __len__(self) -> int:
@@ -61,29 +73,41 @@ class EventStore:
 
     def append(self, event: StoredEvent) -> None:
         props = event.properties
-        column = {"time": event.time_ms, "distinct_id": event.distinct_id, "$insert_id": event.insert_id,
-                  "$mp_api_endpoint": event.host, "$mp_api_timestamp_ms": event.received_ms,
-                  "$import": event.endpoint == "import" or None}
         keys = tuple(props)
-        from_column = []
-        values = []
-        for position, (key, value) in enumerate(props.items()):
-            if key in column and value is not None and type(value) is type(column[key]) and value == column[key]:
-                from_column.append(position)
-            else:
-                values.append(value)
-        shape = (keys, frozenset(from_column))
+        layout = self._layouts.get(keys)
+        if layout is None:
+            layout = self._layouts[keys] = _layout(keys)
+        column_positions, other_positions = layout
+        values = list(props.values())
+        if column_positions:
+            column = {"time": event.time_ms, "distinct_id": event.distinct_id, "$insert_id": event.insert_id,
+                      "$mp_api_endpoint": event.host, "$mp_api_timestamp_ms": event.received_ms,
+                      "$import": event.endpoint == "import" or None}
+            same = []
+            for position, key in column_positions:  # the value repeats its column exactly (1 is not True)
+                value, in_column = values[position], column[key]
+                if value is not None and type(value) is type(in_column) and value == in_column:
+                    same.append(position)
+            from_column = frozenset(same)
+        else:
+            from_column = _NOTHING
+        shape = (keys, from_column)
         shape_id = self._shape_ids.get(shape)
         if shape_id is None:
             shape_id = self._shape_ids[shape] = len(self.shapes)
-            self.shapes.append((tuple(_shared(k) for k in keys), shape[1]))
+            self.shapes.append((tuple(_shared(k) for k in keys), from_column))
+        if len(from_column) == len(column_positions):
+            values = [values[position] for position in other_positions]
+        else:
+            values = [value for position, value in enumerate(values) if position not in from_column]
         self.seq.append(event.seq)
-        self.names.append(_shared(event.name))
-        self.distinct_ids.append(_shared(event.distinct_id))
+        name, distinct_id, endpoint, host = event.name, event.distinct_id, event.endpoint, event.host
+        self.names.append(sys.intern(name) if type(name) is str else name)
+        self.distinct_ids.append(sys.intern(distinct_id) if type(distinct_id) is str else distinct_id)
         self.times.append(event.time_ms)
         self.insert_ids.append(event.insert_id)
-        self.endpoints.append(_shared(event.endpoint))
-        self.hosts.append(_shared(event.host))
+        self.endpoints.append(sys.intern(endpoint) if type(endpoint) is str else endpoint)
+        self.hosts.append(sys.intern(host) if type(host) is str else host)
         self.received.append(event.received_ms)
         self.generated.append(1 if event.generated_insert_id else 0)
         self.groups.append(event.groups or _NO_GROUPS)
@@ -115,6 +139,7 @@ class EventStore:
             setattr(out, name, getattr(self, name)[:length])
         out.shapes = list(self.shapes)
         out._shape_ids = dict(self._shape_ids)
+        out._layouts = dict(self._layouts)
         return out
 
 

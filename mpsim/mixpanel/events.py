@@ -17,7 +17,7 @@ from uuid import uuid4
 
 from .._js import number_to_string
 from .geo import event_location
-from .profiles import truncate
+from .profiles import needs_truncation, truncate
 
 IDENTITY_EVENTS = frozenset({"$identify", "$create_alias", "$merge"})
 FORBIDDEN_IDS = frozenset({
@@ -92,9 +92,19 @@ def time_ms(value: Any) -> int:
     return int(math.floor(value * 1000 if abs(value) < 1e10 else value))
 
 
+#: values a shape check has nothing to say about
+_SCALARS = (int, float, bool, type(None))
+
+
+def _fine(value: Any) -> bool:
+    """A value no shape check can fail: a number, a boolean, null, or ASCII text (no surrogate possible)."""
+    kind = type(value)
+    return kind in _SCALARS or (kind is str and value.isascii())
+
+
 def _check_shape(value: Any, path: str, depth: int) -> None:
     if isinstance(value, str):
-        if _SURROGATE.search(value):
+        if not value.isascii() and _SURROGATE.search(value):
             raise RecordError(path, f"{path} is invalid: string should be valid utf8")
         return
     if isinstance(value, dict):
@@ -103,13 +113,15 @@ def _check_shape(value: Any, path: str, depth: int) -> None:
         if len(value) >= MAX_KEYS:
             raise RecordError(path, f"'{path}' is invalid: must have fewer than {MAX_KEYS} keys (has {len(value)})")
         for key, item in value.items():
-            _check_shape(item, f"{path}.{key}", depth + 1)
+            if not _fine(item):
+                _check_shape(item, f"{path}.{key}", depth + 1)
     elif isinstance(value, list):
         if len(value) >= MAX_ITEMS:
             raise RecordError(path, f"'{path}' is invalid: lists must have fewer than {MAX_ITEMS} items "
                                     f"(has {len(value)})")
         for item in value:
-            _check_shape(item, path, depth + 1 if isinstance(item, dict) else depth)
+            if not _fine(item):
+                _check_shape(item, path, depth + 1 if isinstance(item, dict) else depth)
 
 
 #: A record whose compact JSON is at most this long cannot hold a list or object over the 8 KB limit: the limit
@@ -128,8 +140,11 @@ def validate_properties(props: dict[str, Any], record_size: int | None = None) -
         raise RecordError("properties", f"'properties' is invalid: must have fewer than {MAX_KEYS} keys "
                                         f"(has {len(props)})")
     for key, value in props.items():
-        if _SURROGATE.search(key):
+        if not (type(key) is str and key.isascii()) and _SURROGATE.search(key):
             raise RecordError(f"properties.{key}", f"properties.{key} is invalid: string should be valid utf8")
+        kind = type(value)
+        if kind in _SCALARS or (kind is str and value.isascii()):  # _fine(value), inline: once per property
+            continue
         path = f"properties.{key}"
         _check_shape(value, path, 1 if isinstance(value, dict) else 0)
         if measure and isinstance(value, (dict, list)):
@@ -269,7 +284,7 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
     props.update(location)
     # the event store (``columns.py``) shares repeated strings and encodes the rest: nothing is
     # interned here (interning every value would keep each unique one alive in the intern table)
-    props = truncate(props)
+    props = truncate(props) if needs_truncation(props) else props  # a copy already: nothing else holds it
     props["$mp_api_endpoint"] = ctx.host
     props["$mp_api_timestamp_ms"] = ctx.received_ms
     props["$mp_event_size"] = size

@@ -8,6 +8,7 @@ text, becomes a pandas table with ``to_frame()``, JSON data with ``to_dict()`` a
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -246,8 +247,9 @@ def explain_profile(sim: Simulator, distinct_id: str, prop: str | None = None) -
         lines += [f"  {_profile_line(s)}" for s in mine]
         if name not in profile:
             lines += _why_absent(name, mine, elsewhere, list(profile), key)
-        rows += [[name, current, s.request, _when(s.time_ms), s.operation, s.sent_to, s.value, s.before, s.effect]
-                 for s in mine]
+        # copies: the journal shares its values with the project's state, an explanation is the reader's to change
+        rows += copy.deepcopy([[name, current, s.request, _when(s.time_ms), s.operation, s.sent_to, s.value, s.before,
+                                s.effect] for s in mine])
     hidden = sorted({s.profile for s in elsewhere})
     if not sim.profile(distinct_id):
         answer = f"'{distinct_id}' has no profile" + (f" (Mixpanel would show the profile of '{key}')"

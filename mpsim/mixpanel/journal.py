@@ -43,7 +43,11 @@ class IdentityStep:
 
 @dataclass(frozen=True, slots=True)
 class ProfileStep:
-    """One operation on one property of one user or group profile."""
+    """One operation on one property of one user or group profile.
+
+    ``value``, ``before`` and ``after`` are the values themselves, shared with the profiles (no
+    operation changes a value in place): read them, do not change them.
+    """
 
     request: int
     time_ms: int

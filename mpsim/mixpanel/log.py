@@ -108,12 +108,13 @@ class RequestLog(LazySequence[Exchange]):
             self._shared[value] = value
         return value
 
-    def append(self, received_ms: int, request: dict[str, Any], status: int, reply: str,
+    def append(self, received_ms: int, request: dict[str, Any] | tuple[tuple[str, Any], ...], status: int, reply: str,
                records: list[RecordResult], body: bytes | None = None) -> None:
+        """Log one request; ``request`` is its summary (a dict, or its items as a tuple)."""
         seq = self.dropped + len(self._status) + 1
         self._received.append(received_ms)
         self._status.append(status)
-        self._summaries.append(self._share(tuple(request.items())))
+        self._summaries.append(self._share(request if isinstance(request, tuple) else tuple(request.items())))
         self._replies.append(self._share(reply))
         self._fates.append(_fates(records))
         if self.bodies and body is not None and len(body) <= self.body_bytes:

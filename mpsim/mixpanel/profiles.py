@@ -45,27 +45,28 @@ class OperationError(ValueError):
 _PLAIN = (str, int, bool, type(None))
 
 
+_JSON_TYPES = (*_PLAIN, float, list, dict)
+
+
 def _same(a: Any, b: Any) -> bool:
-    """JSON equality: ``1`` is not ``"1"`` and ``true`` is not ``1``."""
-    if type(a) is type(b) and type(a) in _PLAIN:
-        return bool(a == b)
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    """JSON equality: ``1`` is not ``"1"`` and ``true`` is not ``1``; key order does not matter.
 
-
-def _copy(value: Any) -> Any:
-    """A copy the profile's later changes cannot reach (strings, numbers and None are never changed in place).
-
-    Profile values are JSON data: lists and dicts are copied level by level (a fraction of ``deepcopy``'s
-    cost); anything else goes to ``deepcopy``.
+    JSON data is compared value by value (floats by their text, so ``-0.0`` is not ``0.0``); anything
+    else is compared by its JSON text.
     """
-    kind = type(value)
-    if kind in _PLAIN or kind is float:
-        return value
-    if kind is list:
-        return [_copy(item) for item in value]
-    if kind is dict:
-        return {key: _copy(item) for key, item in value.items()}
-    return copy.deepcopy(value)
+    kind = type(a)
+    if kind is not type(b):
+        if kind in _JSON_TYPES and type(b) in _JSON_TYPES:
+            return False  # different JSON types never print the same
+    elif kind in _PLAIN:
+        return bool(a == b)
+    elif kind is float:
+        return repr(a) == repr(b)
+    elif kind is list:
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    elif kind is dict and all(type(k) is str for k in a) and all(type(k) is str for k in b):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 def truncate(value: Any) -> Any:
@@ -77,6 +78,30 @@ def truncate(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k)[:MAX_NAME]: truncate(v) for k, v in value.items()}
     return value
+
+
+def needs_truncation(value: Any) -> bool:
+    """Whether ``truncate`` would change anything in ``value`` (a long string or name, a key that is not text).
+
+    A walk without building anything: most events have nothing to cut and keep their containers.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if len(item) > MAX_STRING:
+                return True
+        elif kind is dict:
+            for key in item:
+                if type(key) is not str or len(key) > MAX_NAME:
+                    return True
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif isinstance(item, (str, list, dict)):
+            return True  # subclasses: truncate makes plain ones of them
+    return False
 
 
 def _need_object(op: str, value: Any) -> dict[str, Any]:
@@ -224,7 +249,9 @@ def apply_operations(store: dict[str, Profile], key: str, record: dict[str, Any]
     entries: list[tuple[str, str | None, Any, Any, Any, str]] = []
     for op in ops:
         names = _named(op, record[op]) if journal is not None else []
-        before = {n: _copy(props[n]) if n in props else _ABSENT for n in names}
+        # the journal keeps the values themselves, not copies: no operation changes a value in place (each
+        # makes a new one), so what it saw stays as it was, and profiles shared with snapshots stay safe too
+        before = {n: props.get(n, _ABSENT) for n in names}
         notes += OPERATIONS[op](props, record[op])
         for name in names:
             value = record[op].get(name) if isinstance(record[op], dict) else None
@@ -241,5 +268,5 @@ def apply_operations(store: dict[str, Profile], key: str, record: dict[str, Any]
     if journal is not None:
         for op, prop, value, before_value, after, effect in entries:
             journal(op, prop, value, None if before_value is _ABSENT else before_value,
-                    None if after is _ABSENT else _copy(after), effect)
+                    None if after is _ABSENT else after, effect)
     return notes

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._time import clock_ms
 from ..request import Request
-from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_event, id_text
+from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_event, id_text, time_ms
 from .geo import as_resolver, profile_location
 from .identity import SimplifiedIdentity
 from .ingest import (
@@ -329,7 +329,7 @@ class Simulator(StateViews):
             except Exception as exc:  # a bug in mpsim: the request is still answered and logged
                 reply = Reply.of_json(500, {"code": 500, "error": f"mpsim internal error: {type(exc).__name__}: "
                                                                    f"{exc}", "status": "Internal Server Error"})
-            self._state.log.append(received, request.summary(), reply.status, reply.body, results, request.body)
+            self._state.log.append(received, request.summary_items(), reply.status, reply.body, results, request.body)
             if self.record_history:
                 self._history.append(Snapshot(self._state.copy(), received, f"after request {self._state.log.total}",
                                               self.settings))
@@ -388,16 +388,17 @@ class Simulator(StateViews):
             if ignore is True or (isinstance(ignore, str) and ignore != ""):
                 return RecordResult(index, True, insert_id=insert_id, note="$ignore: dropped")
         try:
-            name, props, time_ms, distinct_id, generated = check_event(record, ctx)
+            name, props, event_ms, distinct_id, generated = check_event(record, ctx)
         except RecordError as exc:
             return RecordResult(index, False, field=exc.field, message=exc.message, insert_id=insert_id)
-        if name == "$merge" and ctx.endpoint == "track" and self.identity_merge == "original":
+        mode = self._state.identity.mode  # not the locked view: this runs once per record
+        if name == "$merge" and ctx.endpoint == "track" and mode == "original":
             return RecordResult(index, True, insert_id=insert_id, note="$merge is only honoured on /import")
-        prepared = PreparedEvent(index, name, props, time_ms or 0, distinct_id or "", generated, ctx.endpoint,
+        prepared = PreparedEvent(index, name, props, event_ms or 0, distinct_id or "", generated, ctx.endpoint,
                                  ctx.host, ctx.received_ms, insert_id)
         try:
             prepared.pair = device_pair(name, props)
-            prepared.identity_op = identity_op(name, props, self.identity_merge, prepared.pair)
+            prepared.identity_op = identity_op(name, props, mode, prepared.pair)
         except RecordError as exc:
             prepared.error = exc  # found after Mixpanel numbered the record: it uses up a seq
         return prepared
@@ -440,7 +441,7 @@ class Simulator(StateViews):
 
     def _journal_identity(self, operation: str, ids: tuple[str, ...], outcome: Any, seq: int) -> None:
         """Record one identity step; ``outcome`` None means the project's mode ignores the operation."""
-        mode = self.identity_merge
+        mode = self._state.identity.mode
         if outcome is None:
             self.journal.identity_step(seq, operation, ids, IGNORED, IGNORED_RULES[(mode, operation)])
         elif not outcome.ok:
@@ -534,8 +535,6 @@ class Simulator(StateViews):
 
     @staticmethod
     def _profile_time(value: Any, received_ms: int) -> int:
-        from .events import time_ms
-
         try:
             return min(time_ms(value), received_ms) if value is not None else received_ms
         except RecordError:

@@ -96,6 +96,15 @@ class WireRequest:
     def summary(self) -> dict[str, Any]:
         return {"method": self.method, "url": self.url, "host": self.host, "endpoint": self.endpoint}
 
+    def summary_items(self) -> tuple[tuple[str, Any], ...]:
+        """``summary()`` as items, worked out once per method and URL (the log keeps one per request)."""
+        cached = self.__dict__.get("_summary")
+        if cached is not None and cached[0] is self.method and cached[1] is self.url:
+            return cached[2]  # type: ignore[no-any-return]
+        items = tuple(self.summary().items())
+        self.__dict__["_summary"] = (self.method, self.url, items)
+        return items
+
 
 @dataclass
 class Reply:
@@ -319,7 +328,7 @@ def decode(request: WireRequest, *, allow_gzip: bool) -> Decoded:
             raise DecodeError("gzip-encoded bodies are not supported on this endpoint")
         body = gunzip(body)
     params = dict(request.query)
-    content_type = request.header("content-type").split(";")[0].strip().lower()
+    content_type = _media_type(request.header("content-type"))
     data: str | None = params.get("data")
     text = ""
     if body:
@@ -334,10 +343,10 @@ def decode(request: WireRequest, *, allow_gzip: bool) -> Decoded:
     if data is not None:
         records, broken = _parse_data(data)
         return Decoded(records, params, broken, size=len(data.encode("utf-8", "surrogateescape")))
-    if not text.strip():
-        raise DecodeError("no data: send a 'data' parameter or a JSON body")
-    size = len(text.encode("utf-8", "surrogateescape"))
     stripped = text.strip()
+    if not stripped:
+        raise DecodeError("no data: send a 'data' parameter or a JSON body")
+    size = len(body)  # the text's bytes: surrogateescape gives back exactly the bytes it read
     if content_type == "application/x-ndjson" or (stripped[:1] == "{" and "\n" in stripped):
         try:
             records, broken = loads_records(stripped)
@@ -349,6 +358,12 @@ def decode(request: WireRequest, *, allow_gzip: bool) -> Decoded:
     except ValueError as exc:
         raise DecodeError(f"body is not valid JSON: {exc}") from None
     return Decoded(records, params, broken, size=size, text=stripped)
+
+
+@functools.lru_cache(maxsize=64)
+def _media_type(content_type: str) -> str:
+    """``application/json`` of ``Application/JSON; charset=utf-8`` (remembered: clients send one or two kinds)."""
+    return content_type.split(";")[0].strip().lower()
 
 
 def _ndjson(text: str, params: dict[str, str], size: int) -> Decoded:

@@ -73,3 +73,22 @@ def test_reset_keeps_the_limit():
 def test_a_bad_journal_limit_is_refused_by_name(bad):
     with pytest.raises(ValueError, match="journal limit"):
         sim(journal_limit=bad)
+
+
+def test_journal_values_stay_as_they_were_when_later_operations_change_the_profile():
+    """The journal shares values with the profiles (no copies): later operations must never change them."""
+    s = sim()
+    engage(s, "u1", "$append", {"orders": {"n": 1}})
+    engage(s, "u1", "$append", {"orders": {"n": 2}})
+    engage(s, "u1", "$union", {"orders": [{"n": 3}]})
+    engage(s, "u1", "$remove", {"orders": {"n": 1}})
+    engage(s, "u1", "$set", {"orders": "gone"})
+    steps = [(st.before, st.after) for st in s.journal.profiles if st.property == "orders"]
+    assert steps == [(None, [{"n": 1}]), ([{"n": 1}], [{"n": 1}, {"n": 2}]),
+                     ([{"n": 1}, {"n": 2}], [{"n": 1}, {"n": 2}, {"n": 3}]),
+                     ([{"n": 1}, {"n": 2}, {"n": 3}], [{"n": 2}, {"n": 3}]), ([{"n": 2}, {"n": 3}], "gone")]
+    rows = s.explain_profile("u1", "orders").rows
+    rows[0][7] = "changed by the reader"
+    if isinstance(rows[1][7], list):
+        rows[1][7].append("x")  # an explanation is the reader's: the journal does not change
+    assert [(st.before, st.after) for st in s.journal.profiles if st.property == "orders"] == steps
