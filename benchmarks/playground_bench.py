@@ -7,6 +7,9 @@ with fresh ids. Reports the median and the slowest click in milliseconds, the sa
 "Transform", and for comparison what the old way of building the tabs costs (a full snapshot
 diff and the whole-state tables).
 
+Also ``_repr_html_`` of the simulator and of a snapshot: shown again (nothing changed) and right
+after a change (the counts are made again; the rows shown are the head and tail only).
+
 Run: ``python benchmarks/playground_bench.py [--events N] [--repeat R]``. The aim is < 150 ms per
 click at 100,000 events.
 """
@@ -98,6 +101,16 @@ def main() -> None:
           f"({args.repeat} clicks; the first click, which counts the project once, {first:.0f} ms)")
     print(f"Transform:          median {statistics.median(transforms):.0f} ms, slowest {max(transforms):.0f} ms")
     before = sim.snapshot()
+    for name, shown in (("simulator", sim), ("snapshot", before)):
+        shown._repr_html_()  # the first view after a change counts the project
+        again = [timed(shown._repr_html_) for _ in range(args.repeat)]
+        print(f"_repr_html_ of the {name:<9}: median {statistics.median(again):.1f} ms shown again, "
+              f"{len(shown._repr_html_()) / 1024:.0f} KB")
+    first = []
+    for k in range(args.repeat):  # one small request each time, then the view: what a notebook cell costs
+        sim.send(_engage([{"$token": "tok", "$distinct_id": f"user-{k}", "$set": {"seen": k}}]))
+        first.append(timed(sim._repr_html_))
+    print(f"_repr_html_ after a change: median {statistics.median(first):.0f} ms")
     old = timed(lambda: (mpsim.diff(before, sim), state_html(sim)))
     print(f"for comparison, a full snapshot diff + whole-state tables: {old:.0f} ms "
           f"({old / statistics.median(sends):.0f}x a click)")

@@ -136,3 +136,56 @@ def test_line_files_match_read_records_or_step_aside(tmp_path, layout):
     assert isinstance(lines, LineFile)
     assert [item.where for item in whole] == [f"line {n}" for n in lines.numbers]
     assert [item.value for item in whole] == list(lines) == [lines[i] for i in range(len(lines))]
+
+
+def test_lost_identify_traits_are_found_past_the_steps_a_replay_keeps_whole():
+    """A long replay keeps only the outcome of clean steps past `keep`; their identify calls were not checked."""
+    import mpsim
+
+    events = [{"type": "identify", "userId": f"u{i}", "anonymousId": f"a{i}", "messageId": f"m{i}",
+               "timestamp": "2024-03-01T00:00:00Z", "traits": {"plan": "pro"}} for i in range(12)]
+    eu = {"token": "t", "dataResidency": "eu"}  # the US project's EU host answers 200 and keeps nothing
+    run = mpsim.replay(events, eu, project={"token": "t", "residency": "us"}, now=NOW, keep=5)
+    assert run.steps[11].ok and run.steps[11].requests == []  # kept its outcome only
+    lost = run.findings.by_rule("identify-traits-lost")
+    assert sorted(f.record for f in lost) == list(range(12))
+    assert "another residency's host" in lost[-1].message
+    again = mpsim.validate(events, config=eu, project={"token": "t", "residency": "us"}, now=NOW).by_rule(
+        "identify-traits-lost")
+    assert [f.to_dict() for f in again] == [f.to_dict() for f in lost]
+
+
+def _never_sent_by_definition(items, config):
+    """The rule as first written: every track/page/screen event held, each key looked for in all of them."""
+    keys = [s["groupKey"] for s in config.get("groupKeySettings", [])]
+    events = [e for e in items if isinstance(e, dict) and isinstance(e.get("type"), str) and "mixpanel" not in e
+              and e["type"] in ("track", "page", "screen")]
+    if not keys or not events:
+        return []
+
+    def carries(event, key):
+        props = event.get("properties") if isinstance(event.get("properties"), dict) else {}
+        context = event.get("context") if isinstance(event.get("context"), dict) else {}
+        traits = context.get("traits") if isinstance(context.get("traits"), dict) else {}
+        return props.get(key) not in (None, "") or (traits.get(key) not in (None, "") and not (
+            config.get("dropTraitsInTrackEvent") and event["type"] == "track"))
+
+    return [(key, len(events)) for key in keys if not any(carries(e, key) for e in events)]
+
+
+group_events = st.lists(st.fixed_dictionaries({
+    "type": st.sampled_from(["track", "page", "screen", "identify", "group"]),
+    "properties": st.dictionaries(st.sampled_from(["company", "team", "x"]), st.sampled_from([None, "", "c1", 0])),
+    "context": st.fixed_dictionaries({"traits": st.dictionaries(st.sampled_from(["company", "team"]),
+                                                                 st.sampled_from([None, "", "c1"]))})}), max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(group_events, st.lists(st.sampled_from(["company", "team", "org"]), min_size=1, max_size=3, unique=True),
+       st.booleans())
+def test_group_key_never_sent_in_one_pass_matches_the_definition(events, keys, drop_traits):
+    from mpsim.validation.cross import find_group_key_never_sent
+
+    config = {"groupKeySettings": [{"groupKey": k} for k in keys], "dropTraitsInTrackEvent": drop_traits}
+    hits = find_group_key_never_sent(events, {"config": config})
+    assert [(h.value, h.fields["count"]) for h in hits] == _never_sent_by_definition(events, config)

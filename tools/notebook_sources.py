@@ -271,15 +271,7 @@ moved = comparison.frame("events")
 print(moved["change"].value_counts().to_string())'''),
     code(IGNORE + '''import matplotlib.pyplot as plt
 
-c = comparison.summary
-labels = ["users split", "users joined", "events moved", "profiles changed", "newly rejected"]
-values = [c["users_split"], c["users_joined"], c["events_moved"], c["profiles_changed"], c["newly_rejected"]]
-ax = plt.figure(figsize=(7, 3)).gca()
-ax.barh(labels, values, color=["#7856ff", "#7856ff", "#ff7557", "#1cb1a0", "#e0a100"])
-ax.set_title("Original → Simplified ID merge on a generated history")
-for y, v in enumerate(values):
-    ax.text(v, y, f" {v:,}", va="center")
-plt.tight_layout()
+comparison.plot(title="Original → Simplified ID merge on a generated history")
 plt.show()'''),
     md("The same from the command line, with a progress bar:\n\n```bash\n"
        "mpsim scale generate /tmp/history --events 1000000\n"

@@ -15,8 +15,9 @@ from typing import Any
 
 from ..errors import MpsimError
 from ..mixpanel.identity import DEVICE_PREFIX
+from ..wording import plural
 from . import _deps
-from .replay import ScaleReplay, replay
+from .replay import ScaleReplay, counted, replay
 
 CHANGE_TABLES = ("users", "events", "profiles", "rejected")
 
@@ -45,6 +46,10 @@ class ScaleComparison:
 
     def text(self) -> str:
         return comparison_text(self.summary)
+
+    def plot(self, ax: Any = None, title: str | None = None) -> Any:
+        """The answer as one bar chart (matplotlib axes): see ``plot_comparison``."""
+        return plot_comparison(self.summary, ax=ax, title=title)
 
 
 def compare(source: str, destination: Mapping[str, Any] | None = None, *, out: str,
@@ -150,11 +155,11 @@ def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[s
     prof_a = _dask_frame(a.out, "profiles", ["distinct_id", "properties", "visible"], ("distinct_id",))
     prof_b = _dask_frame(b.out, "profiles", ["distinct_id", "properties", "visible"], ("distinct_id",))
     pm = prof_a[prof_a["visible"]].merge(prof_b[prof_b["visible"]], on="distinct_id", how="outer", suffixes=("_a", "_b"))
-    fs.makedirs(f"{path}/profiles", exist_ok=True)
-    for number in range(pm.npartitions):  # one partition in memory at a time
-        _profile_diffs(pm.get_partition(number).compute()).to_parquet(
-            f"{changes}/profiles/part-{number:05d}.parquet", index=False,
-            schema=pa.schema([(c, pa.string()) for c in PROFILE_CHANGE_COLUMNS]))
+    # one partition of the join in memory at a time (get_partition(n) numbered partitions before the join
+    # was planned, so a multi-bucket replay asked for partitions the planned join did not have)
+    meta = pd.DataFrame({c: pd.Series(dtype="string") for c in PROFILE_CHANGE_COLUMNS})
+    pm.map_partitions(_profile_diffs, meta=meta).to_parquet(
+        f"{changes}/profiles", write_index=False, schema={c: pa.string() for c in PROFILE_CHANGE_COLUMNS})
     pc = pd.read_parquet(f"{changes}/profiles")
     by_property = pc.groupby("property").size().sort_values(ascending=False).head(10)
 
@@ -217,7 +222,7 @@ def _profile_diffs(frame: Any) -> Any:
             rows.append({"distinct_id": distinct_id, "property": name, "change": change,
                          "a": json.dumps(pa.get(name)) if name in pa else None,
                          "b": json.dumps(pb.get(name)) if name in pb else None})
-    return pd.DataFrame(rows, columns=PROFILE_CHANGE_COLUMNS)
+    return pd.DataFrame(rows, columns=PROFILE_CHANGE_COLUMNS).astype("string")
 
 
 PROFILE_CHANGE_COLUMNS = ["distinct_id", "property", "change", "a", "b"]
@@ -227,10 +232,13 @@ def comparison_text(s: dict[str, Any]) -> str:
     """The comparison, answer first."""
     a, b = s["labels"]
     matched = s["events_matched"] or 1
+    moved, profiles, newly = s["events_moved"], s["profiles_changed"], s["newly_rejected"]
     lines = [
-        f"From {a} to {b}: {s['users_split']:,} users split and {s['users_joined']:,} join; "
-        f"{s['events_moved']:,} events ({100 * s['events_moved'] / matched:.1f}%) are attributed to another user; "
-        f"{s['profiles_changed']:,} profiles change; {s['newly_rejected']:,} records are newly rejected "
+        f"From {a} to {b}: {counted(s['users_split'], 'user')} split and {s['users_joined']:,} "
+        f"{'joins' if s['users_joined'] == 1 else 'join'}; "
+        f"{counted(moved, 'event')} ({100 * moved / matched:.1f}%) {plural('is', moved)} attributed to another user; "
+        f"{counted(profiles, 'profile')} {'changes' if profiles == 1 else 'change'}; "
+        f"{counted(newly, 'record')} {plural('is', newly)} newly rejected "
         f"({s['no_longer_rejected']:,} no longer), {s.get('newly_dropped', 0):,} newly dropped.",
         f"  {a}: {_side(s['a'])}",
         f"  {b}: {_side(s['b'])}",
@@ -248,6 +256,43 @@ def _side(side: dict[str, Any]) -> str:
     project = side.get("project") or {}
     return (f"{project.get('identity_merge')} ID merge"
             + (f", residency {project['residency']}" if project.get("residency") else "")
-            + f": {side.get('events') or 0:,} events, {side.get('users') or 0:,} users, "
-              f"{side.get('profiles') or 0:,} profiles, {side.get('rejected') or 0:,} rejected, "
+            + f": {counted(side.get('events') or 0, 'event')}, {counted(side.get('users') or 0, 'user')}, "
+              f"{counted(side.get('profiles') or 0, 'profile')}, {side.get('rejected') or 0:,} rejected, "
               f"{side.get('dropped') or 0:,} dropped")
+
+
+#: the bars of ``plot_comparison``: summary key, label, colour
+PLOT_BARS = (("users_split", "users split", "#7856ff"), ("users_joined", "users joined", "#7856ff"),
+             ("events_moved", "events attributed to another user", "#ff7557"),
+             ("profiles_changed", "profiles that change", "#1cb1a0"),
+             ("newly_rejected", "records newly rejected", "#e0a100"))
+
+
+def plot_comparison(summary: dict[str, Any], ax: Any = None, title: str | None = None) -> Any:
+    """What changes from side a to side b, one bar per answer, each with its count (and share of its whole)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        ax = plt.figure(figsize=(9, 3.4)).gca()
+    a, b = summary["labels"]
+    wholes = {"users_split": summary["a"].get("users"), "users_joined": summary["b"].get("users"),
+              "events_moved": summary["events_matched"], "profiles_changed": summary["a"].get("profiles"),
+              "newly_rejected": None}
+    keys = [k for k, _, _ in PLOT_BARS]
+    values = [int(summary[k] or 0) for k in keys]
+    ax.barh([label for _, label, _ in PLOT_BARS], values, color=[c for _, _, c in PLOT_BARS])
+    ax.invert_yaxis()
+    for y, (key, value) in enumerate(zip(keys, values, strict=True)):
+        whole = wholes[key] or 0
+        percent = 100 * value / whole if whole else 0
+        share = f"{percent:.1f}%" if percent >= 0.1 or not value else "<0.1%"
+        ax.text(max(value, 1), y, f" {value:,}" + (f" ({share} of {whole:,})" if whole else ""), va="center",
+                fontsize=9)
+    # counts of users and of events differ by orders of magnitude: a log axis shows both (0 at the origin)
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlim(0, max(values + [1]) * 400)
+    ax.set_xlabel("count (log scale)")
+    ax.set_title(title or f"From {a} to {b}", fontsize=11)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.figure.tight_layout()
+    return ax

@@ -18,6 +18,7 @@ from typing import Any
 
 from .._dates import clock_ms
 from ..errors import MpsimError
+from ..wording import plural
 from . import _deps
 
 TABLES = ("events", "identities", "profiles", "groups", "refused_merges", "rejected")
@@ -142,7 +143,6 @@ def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: st
     _deps.require()
     import dask
     import fsspec
-    import pandas as pd
 
     from . import stages
     from .sources import count_lines, file_sizes, list_files, plan_pieces
@@ -188,27 +188,19 @@ def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: st
             seq_total += c.seqs
             gen_total += c.generated
 
+        n_buckets = buckets or max(1, math.ceil(seq_total / RECORDS_PER_BUCKET))
         t = time.perf_counter()
         from ..mixpanel.state import State
 
         engine: Any = State.empty(mode, settings.get("anon_id_policy", "uuid4+mixpanel")).identity
-        ident = stages.identity_pass(engine, work, [p.number for p in pieces], seq_offsets,
+        ident = stages.identity_pass(engine, work, out, [p.number for p in pieces], seq_offsets, n_buckets,
                                      bar.stage("identity", len(pieces)))
-        stages.write_frame(pd.DataFrame(list(engine.clustered()), columns=["distinct_id", "canonical", "cluster_size"]),
-                           f"{work}/identity/canonical.parquet")
-        if mode == "original" and ident.refusals:
-            stages.write_frame(pd.DataFrame([{"seq": r.seq, "kind": r.kind, "ids": stages._dumps(list(r.ids)),
-                                              "reason": r.reason, "description": r.description}
-                                             for r in ident.refusals], columns=stages.REFUSAL_COLUMNS),
-                               f"{out}/refused_merges/identity.parquet")
         timings["identity"] = time.perf_counter() - t
         del engine
 
-        n_buckets = buckets or max(1, math.ceil(seq_total / RECORDS_PER_BUCKET))
         t = time.perf_counter()
         finish = dask.delayed(stages.finish_piece, pure=False)
-        refused = dask.delayed(ident.refused_pairs) if ident.refused_pairs else {}
-        _run([finish(p.number, work, out, seq_offsets[p.number], gen_offsets[p.number], n_buckets, refused)
+        _run([finish(p.number, work, out, seq_offsets[p.number], gen_offsets[p.number], n_buckets)
               for p in pieces], client, scheduler, workers, bar.stage("join", len(pieces)))
         timings["join"] = time.perf_counter() - t
 
@@ -232,15 +224,13 @@ def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: st
 
 def _summary(out: str, settings: dict[str, Any], destination: Any, now_ms: int, prepared: list[Any], ident: Any,
              reduced: list[dict[str, int]], buckets: int, pieces: int) -> dict[str, Any]:
-    import dask.dataframe as dd
 
     totals = {k: sum(asdict(c)[k] for c in prepared) for k in ("events", "transform_errors", "requests", "records")}
     stored = sum(r["stored"] for r in reduced)
     events = sum(r["events"] for r in reduced)
     rejected = load_counts(out, "rejected", "outcome")
     refusals = load_counts(out, "refused_merges", "reason")
-    identities = dd.read_parquet(f"{out}/identities", columns=["canonical"])
-    users = int(identities["canonical"].nunique().compute()) if sum(r["ids"] for r in reduced) else 0
+    users = sum(r["users"] for r in reduced)  # each id's bucket counts it once; every canonical id is an id seen
     project = {k: v for k, v in settings.items() if k in ("token", "identity_merge", "residency", "group_keys")}
     return {
         "project": project,
@@ -280,23 +270,29 @@ def load_counts(out: str, table: str, column: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.items()}
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 user``, ``1,234 users``: ``mpsim.wording``'s plural with thousands separators (histories are large)."""
+    return f"{n:,} {plural(noun, n)}"
+
+
 def summary_text(summary: dict[str, Any]) -> str:
     """A replay summary that leads with the answer."""
     s = summary
     lines = [
-        f"{s['events']:,} events in Mixpanel from {s['events_read']:,} RudderStack events, "
-        f"{s['users']:,} users, {s['profiles']:,} profiles, {s['groups']:,} groups; "
-        f"{s['rejected']:,} records rejected, {s['transform_errors']:,} events refused by RudderStack.",
+        f"{counted(s['events'], 'event')} in Mixpanel from {counted(s['events_read'], 'RudderStack event')}, "
+        f"{counted(s['users'], 'user')}, {counted(s['profiles'], 'profile')}, {counted(s['groups'], 'group')}; "
+        f"{counted(s['rejected'], 'record')} rejected, {counted(s['transform_errors'], 'event')} refused by "
+        "RudderStack.",
         f"  project: {s['project'].get('identity_merge')} ID merge"
         + (f", residency {s['project'].get('residency')}" if s['project'].get('residency') else "")
         + (f" ({s['project_note']})" if s.get("project_note") else ""),
-        f"  {s['records']:,} records in {s['requests']:,} requests; {s['stored_events']:,} stored, "
+        f"  {counted(s['records'], 'record')} in {counted(s['requests'], 'request')}; {s['stored_events']:,} stored, "
         f"{s['duplicates']:,} deduplicated; {s['dropped']:,} dropped without error.",
-        f"  {s['refused_merges']:,} refused merges"
+        f"  {counted(s['refused_merges'], 'refused merge')}"
         + (": " + ", ".join(f"{k} {v:,}" for k, v in sorted(s['refused_by_reason'].items())) if s['refused_by_reason'] else ""),
     ]
     if s.get("seconds"):
         total = s["seconds"].get("total") or 0
         rate = f", {s['events_read'] / total:,.0f} events/s" if total else ""
-        lines.append(f"  {total:.1f} s{rate} ({s['pieces']} pieces, {s['buckets']} buckets)")
+        lines.append(f"  {total:.1f} s{rate} ({counted(s['pieces'], 'piece')}, {counted(s['buckets'], 'bucket')})")
     return "\n".join(lines)

@@ -8,10 +8,16 @@
    identity streams of all pieces — every identity event, the first occurrence of each
    ``$user_id``/``$device_id`` pair, and every /engage record (whose key depends on identity at the
    time it arrives, and whose profile's existence decides which id an Original merge keeps).
-3. ``finish_piece`` (parallel): global ``seq`` and generated ``$insert_id``s, identity outcomes and
-   the final canonical id joined back onto every event, rows sent to hash buckets (the shuffle).
-4. ``reduce_bucket`` (parallel): per bucket, Mixpanel's dedup, profile operations per profile in
-   order with the simulator's own engine, identities.
+   It spills as it goes: per-piece outcomes, refusals, and at the end the id -> canonical table
+   cut into hash buckets of the distinct id.
+3. ``finish_piece`` (parallel): global ``seq`` and generated ``$insert_id``s, identity outcomes,
+   rows sent to hash buckets of the distinct id (the shuffle).
+4. ``reduce_bucket`` (parallel): per bucket, the bucket's slice of the id -> canonical table joined
+   onto its events, Mixpanel's dedup, profile operations per profile in order with the
+   simulator's own engine, identities.
+
+Memory: stages 1, 3 and 4 hold one piece or one bucket (fixed sizes). Stage 2 holds the identity
+engine's state (merged ids, profile keys, links seen): proportional to distinct identities.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TransformError
@@ -244,18 +250,27 @@ def _profile_row(prepared: PreparedProfile, where: dict[str, Any]) -> dict[str, 
 # --------------------------------------------------------------------------- stage 2
 @dataclass
 class IdentityResult:
-    """What the identity pass leaves behind: refusals, and for Simplified the refused ``(user, device)`` pairs."""
+    """What the identity pass counts; its outcomes are on disk (see ``identity_pass``)."""
 
-    refusals: list[Refusal] = field(default_factory=list)
-    refused_pairs: dict[tuple[str, str], Refusal] = field(default_factory=dict)
     identity_events: int = 0
     profile_records: int = 0
+    refusals: int = 0
+    refused_links: int = 0
 
 
-def identity_pass(engine: Any, work: str, pieces: list[int], offsets: dict[int, int], progress: Any = None) -> IdentityResult:
+#: rows per file when the identity pass spills the id -> canonical table
+CANONICAL_CHUNK = 500_000
+
+
+def identity_pass(engine: Any, work: str, out: str, pieces: list[int], offsets: dict[int, int], buckets: int,
+                  progress: Any = None) -> IdentityResult:
     """Stage 2: the simulator's identity engine over every piece's identity stream, in global order.
 
-    Writes, per piece, the key each /engage record lands on and the outcome of each refused identity op.
+    Writes, per piece, the key each /engage record lands on, the outcome of each refused identity op,
+    the refusals (``refused_merges``) and, for Simplified, the refused ``(user, device)`` links; at the
+    end, the id -> canonical table cut into the shuffle's hash buckets (``write_canonical``). What
+    stays in this process is the identity engine's own state and the set of existing profile keys
+    and of links already seen: proportional to the distinct identities, not to the events.
     """
     import pandas as pd
 
@@ -268,6 +283,7 @@ def identity_pass(engine: Any, work: str, pieces: list[int], offsets: dict[int, 
         stream = pd.read_parquet(f"{work}/prepared/identity/{tag}")
         keys: list[tuple[int, Any]] = []
         outcomes: list[tuple[int, str | None, str | None]] = []
+        links: list[dict[str, Any]] = []
         offset = offsets[number]
         for lseq, kind, a, b, ignore_alias, creates, deletes in stream.itertuples(index=False, name=None):
             seq = offset + int(lseq)
@@ -289,21 +305,74 @@ def identity_pass(engine: Any, work: str, pieces: list[int], offsets: dict[int, 
             outcome = apply_identity_op(engine, IdentityOp(kind, (a, b)), seq, has_profile)
             if not outcome.ok:
                 if kind == "link":
-                    result.refused_pairs[(a, b)] = engine.refusals[before]
+                    refusal = engine.refusals[before]
+                    links.append({"a": a, "b": b, "kind": refusal.kind, "ids": _dumps(list(refusal.ids)),
+                                  "reason": refusal.reason, "description": refusal.description})
                 else:
                     outcomes.append((int(lseq), outcome.reason, outcome.description))
         write_frame(pd.DataFrame(keys, columns=["lseq", "key"]), f"{work}/identity/keys/{tag}")
         write_frame(pd.DataFrame(outcomes, columns=["lseq", "reason", "description"]), f"{work}/identity/outcomes/{tag}")
+        if links:
+            write_frame(pd.DataFrame(links, columns=LINK_COLUMNS), f"{work}/identity/refused_links/{tag}")
+            result.refused_links += len(links)
+        if engine.refusals and engine.mode == "original":  # spill: the engine's rules never read old refusals
+            write_frame(pd.DataFrame([{"seq": r.seq, "kind": r.kind, "ids": _dumps(list(r.ids)), "reason": r.reason,
+                                       "description": r.description} for r in engine.refusals],
+                                     columns=REFUSAL_COLUMNS), f"{out}/refused_merges/identity-{tag}")
+        result.refusals += len(engine.refusals)
+        del engine.refusals[:]
         if progress is not None:
             progress(1)
-    result.refusals = list(engine.refusals)
+    write_canonical(engine, work, buckets)
     return result
 
 
+LINK_COLUMNS = ["a", "b", "kind", "ids", "reason", "description"]
+CANONICAL_COLUMNS = ["distinct_id", "canonical", "cluster_size"]
+
+
+def write_canonical(engine: Any, work: str, buckets: int) -> None:
+    """The id -> canonical table of every id in a merged cluster, cut into the shuffle's hash buckets.
+
+    Bucket ``b`` of events, profiles and identities is keyed by the same hash of the distinct id, so
+    its reduce task joins only its own slice of this table: no task ever holds all of it.
+    Written in chunks of ``CANONICAL_CHUNK`` rows.
+    """
+    import itertools
+
+    import pandas as pd
+
+    rows = iter(engine.clustered())
+    for chunk in itertools.count():
+        frame = pd.DataFrame(list(itertools.islice(rows, CANONICAL_CHUNK)), columns=CANONICAL_COLUMNS)
+        if frame.empty:
+            break
+        frame["bucket"] = [bucket_of(s, buckets) for s in frame["distinct_id"]]
+        _scatter(frame, f"{work}/shuffle/canonical", chunk)
+
+
 # --------------------------------------------------------------------------- stage 3
-def finish_piece(number: int, work: str, out: str, seq_offset: int, gen_offset: int, buckets: int,
-                 refused_pairs: dict[tuple[str, str], Refusal]) -> dict[str, int]:
-    """Stage 3 for one piece: global numbers, identity outcomes, canonical ids, and the shuffle into buckets."""
+def refused_links_of(work: str, users: Iterable[str]) -> dict[tuple[str, str], Refusal]:
+    """The refused ``(user, device)`` links among those of ``users``: a filtered scan, never the whole table."""
+    import fsspec
+    import pyarrow.dataset as ds
+
+    wanted = sorted({u for u in users if isinstance(u, str)})
+    fs, _, (folder,) = fsspec.get_fs_token_paths(f"{work}/identity/refused_links")
+    if not wanted or not fs.exists(folder):
+        return {}
+    table = ds.dataset(folder, filesystem=fs, format="parquet").to_table(filter=ds.field("a").isin(wanted))
+    return {(r["a"], r["b"]): Refusal(r["kind"], tuple(json.loads(r["ids"])), r["reason"], r["description"], 0)
+            for r in table.to_pylist()}
+
+
+def finish_piece(number: int, work: str, out: str, seq_offset: int, gen_offset: int, buckets: int) -> dict[str, int]:
+    """Stage 3 for one piece: global numbers, identity outcomes, and the shuffle into buckets by distinct id.
+
+    Every row goes to the bucket of the distinct id it is stored under (events; their dedup key holds
+    that id, so duplicates meet), the profile key it lands on (/engage) or the id itself (ids seen),
+    which is where ``write_canonical`` put that id's canonical id.
+    """
     import pandas as pd
 
     tag = f"p{number:06d}.parquet"
@@ -311,7 +380,7 @@ def finish_piece(number: int, work: str, out: str, seq_offset: int, gen_offset: 
     profiles = pd.read_parquet(f"{work}/prepared/profiles/{tag}")
     outcomes = pd.read_parquet(f"{work}/identity/outcomes/{tag}")
     keys = pd.read_parquet(f"{work}/identity/keys/{tag}")
-    canonical = pd.read_parquet(f"{work}/identity/canonical.parquet")
+    refused_pairs = refused_links_of(work, events.loc[events["op_kind"] == "link", "op_a"])
     failures = {int(r.lseq): Outcome(False, r.reason) for r in outcomes.itertuples(index=False)}
     rejected: list[dict[str, Any]] = []
     refusals: list[dict[str, Any]] = []
@@ -357,13 +426,9 @@ def finish_piece(number: int, work: str, out: str, seq_offset: int, gen_offset: 
             "stored_distinct_id": row.distinct_id, "time_ms": row.time_ms, "insert_id": insert_id,
             "endpoint": row.endpoint, "groups": row.groups,
             "failure_reason": failure, "properties": text, "dedup": dedup,
-            "bucket": bucket_of(dedup, buckets) if dedup is not None else seq % buckets,
+            "bucket": bucket_of(row.distinct_id, buckets),
         })
     frame = pd.DataFrame(stored, columns=STORED_COLUMNS)
-    frame = frame.merge(canonical[["distinct_id", "canonical"]].rename(columns={"distinct_id": "stored_distinct_id"}),
-                        on="stored_distinct_id", how="left")
-    frame["distinct_id"] = frame["canonical"].where(frame["canonical"].notna(), frame["stored_distinct_id"])
-    frame = frame.drop(columns=["canonical"])
     _scatter(frame, f"{work}/shuffle/events", number)
 
     profiles["seq"] = profiles["lseq"] + seq_offset
@@ -410,13 +475,22 @@ def _bucket_files(work: str, kind: str, bucket: int) -> list[str]:
 
 
 def reduce_bucket(bucket: int, work: str, out: str) -> dict[str, int]:
-    """Stage 4 for one bucket: dedup events, apply profile and group operations in order, identities."""
+    """Stage 4 for one bucket: canonical ids, dedup, profile and group operations in order, identities.
+
+    Holds one bucket's rows and its slice of the id -> canonical table, whatever the history's size.
+    """
     import pandas as pd
 
     tag = f"part-{bucket:05d}.parquet"
-    counts = {"stored": 0, "events": 0, "profiles": 0, "visible_profiles": 0, "groups": 0, "ids": 0}
+    counts = {"stored": 0, "events": 0, "profiles": 0, "visible_profiles": 0, "groups": 0, "ids": 0, "users": 0}
+    canonical = read_frames(_bucket_files(work, "canonical", bucket))
+    if canonical is None:
+        canonical = pd.DataFrame({c: pd.Series(dtype=object) for c in CANONICAL_COLUMNS})
     events = read_frames(_bucket_files(work, "events", bucket))
     if events is not None:
+        events = events.merge(canonical[["distinct_id", "canonical"]].rename(
+            columns={"distinct_id": "stored_distinct_id"}), on="stored_distinct_id", how="left")
+        events["distinct_id"] = events["canonical"].where(events["canonical"].notna(), events["stored_distinct_id"])
         counts["stored"] = len(events)
         events = events.sort_values("seq", kind="stable")
         keyed = events[events["dedup"].notna()]
@@ -431,7 +505,6 @@ def reduce_bucket(bucket: int, work: str, out: str) -> dict[str, int]:
         counts["events"] = len(table)
         write_frame(table, f"{out}/events/{tag}")
 
-    canonical = pd.read_parquet(f"{work}/identity/canonical.parquet")
     rejected: list[dict[str, Any]] = []
     store: dict[Any, Profile] = {}
     engage = read_frames(_bucket_files(work, "engage", bucket))
@@ -481,6 +554,7 @@ def reduce_bucket(bucket: int, work: str, out: str) -> dict[str, int]:
     ids["kind"] = ["device" if s.startswith("$device:") else "id" for s in ids["distinct_id"]]
     ids["has_profile"] = [s in store for s in ids["distinct_id"]]
     counts["ids"] = len(ids)
+    counts["users"] = int(ids["is_canonical"].sum())
     write_frame(ids[IDENTITY_COLUMNS], f"{out}/identities/{tag}")
     write_frame(pd.DataFrame(rejected, columns=REJECTED_COLUMNS), f"{out}/rejected/profiles-b{bucket:05d}.parquet")
     return counts

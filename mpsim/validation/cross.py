@@ -88,28 +88,32 @@ def find_shared_anonymous_ids(items: Sequence[Any], ctx: dict[str, Any]) -> list
 
 
 def find_group_key_never_sent(items: Sequence[Any], ctx: dict[str, Any]) -> list[Hit]:
-    """A configured group key that no event carries: group analytics stay empty."""
+    """A configured group key that no event carries: group analytics stay empty.
+
+    One pass over the records, holding none of them (a long log is read from disk as it goes).
+    """
     config = ctx.get("config") or {}
     settings = config.get("groupKeySettings")
     keys = [s["groupKey"] for s in settings if isinstance(s, dict) and isinstance(s.get("groupKey"), str)
             and s["groupKey"]] if isinstance(settings, list) else []
-    events = [(i, e) for i, e in enumerate(items) if _is_rudder(e) and e["type"] in ("track", "page", "screen")]
-    if not keys or not events:
+    if not keys:
         return []
     drop_traits = bool(config.get("dropTraitsInTrackEvent"))
-    hits = []
-    for key in keys:
-        carried = False
-        for _, event in events:
+    never = dict.fromkeys(keys)
+    events = 0
+    for event in items:
+        if not (_is_rudder(event) and event["type"] in ("track", "page", "screen")):
+            continue
+        events += 1
+        if never:
             props = _object(event.get("properties"))
             traits = _object(_object(event.get("context")).get("traits"))
-            if props.get(key) not in (None, "") or (traits.get(key) not in (None, "") and
-                                                     not (drop_traits and event["type"] == "track")):
-                carried = True
-                break
-        if not carried:
-            hits.append(Hit(None, "$", key, {"key": key, "count": len(events)}))
-    return hits
+            for key in [k for k in never if props.get(k) not in (None, "") or (
+                    traits.get(k) not in (None, "") and not (drop_traits and event["type"] == "track"))]:
+                del never[key]
+    if not events:
+        return []
+    return [Hit(None, "$", key, {"key": key, "count": events}) for key in never]
 
 
 def _changes_identity_or_profiles(message: dict[str, Any], simplified: bool) -> bool:
@@ -136,8 +140,21 @@ def _replayed(items: Sequence[Any], ctx: dict[str, Any]) -> tuple[Any, list[int]
     simplified = config.get("identityMergeApi") == "simplified"
     positions = [i for i, e in enumerate(items) if _is_rudder(e) and _changes_identity_or_profiles(e, simplified)]
     settings = dict(project.settings) if project is not None else None
-    result = replay([items[i] for i in positions], config, project=settings, now=ctx.get("now_ms") or None)
+    # keep=0: each step keeps its event and outcome only (a whole step is ~15 KB); the few rules that need
+    # a step's requests make them again (_step_exchanges)
+    result = replay([items[i] for i in positions], config, project=settings, now=ctx.get("now_ms") or None, keep=0)
     return result, positions
+
+
+def _step_exchanges(result: Any, step: Any) -> list[tuple[Any, Any]]:
+    """``(request, reply)`` of a replay step. A step that went through and kept only its outcome (past the
+    replay's ``keep``) has its requests made again from its event, and its replies were all accepted (None)."""
+    if step.requests or step.outcome is None or not step.ok or step.message is None:
+        return list(zip(step.requests, step.replies, strict=False))
+    from ..rudder import transform
+
+    now = result.now if result.now is not None else result.sim.now_ms
+    return [(request, None) for request in transform(step.message, result.destination, now=now)]
 
 
 def _traits(message: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +172,7 @@ def find_identify_traits_lost(items: Sequence[Any], ctx: dict[str, Any]) -> list
         message = step.message
         if step.error is not None or not _is_rudder(message) or message["type"] != "identify" or not _traits(message):
             continue
-        for request, reply in zip(step.requests, step.replies, strict=False):
+        for request, reply in _step_exchanges(result, step):
             if request.path != "engage":
                 continue
             for record in request.records:
@@ -175,7 +192,7 @@ def find_identify_traits_lost(items: Sequence[Any], ctx: dict[str, Any]) -> list
 
 
 def _why_profile_lost(sim: Any, ctx: dict[str, Any], reply: Any, distinct: str, profile: Any) -> str:
-    if not reply.ok:
+    if reply is not None and not reply.ok:
         return f"Mixpanel rejected the update ({reply.body.strip()[:120]})"
     config = ctx.get("config") or {}
     token = config.get("token")

@@ -206,3 +206,22 @@ def test_a_missing_extra_names_the_extra_to_install(monkeypatch):
 def test_missing_history_is_a_one_line_error(tmp_path):
     with pytest.raises(MpsimError, match="no history files found"):
         replay(str(tmp_path / "nothing"), {"token": "T"}, out=str(tmp_path / "o"), now=NOW, scheduler="sync")
+
+
+def test_a_distributed_client_with_two_workers_gives_the_same_tables(tmp_path):
+    distributed = pytest.importorskip("distributed", reason="the cluster path needs dask.distributed")
+    source = str(tmp_path / "h")
+    generate(source, 3000, seed=5, days=1)
+    dest, proj = destination("original"), project("original")
+    local = replay(source, dest, project=proj, out=str(tmp_path / "local"), now=NOW, scheduler="sync",
+                   lines_per_piece=500, buckets=3)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        remote = replay(source, dest, project=proj, out=str(tmp_path / "cluster"), now=NOW, client=client,
+                        lines_per_piece=500, buckets=3)
+    assert_same(remote.out, expected(source, dest, proj))
+    for name in COLUMNS:
+        assert load_table(remote.out, name).equals(load_table(local.out, name)), name
+    assert {k: v for k, v in remote.summary.items() if k != "seconds"} == \
+        {k: v for k, v in local.summary.items() if k != "seconds"}
