@@ -1,10 +1,15 @@
-"""Small web servers on 127.0.0.1 for the tests' own pages (the pages that load an SDK under test)."""
+"""Servers on 127.0.0.1 for the tests: small web servers for the tests' own pages (the pages that load an SDK
+under test), and ``mpsim serve`` run as a subprocess the way a person runs it."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 
 
@@ -20,3 +25,40 @@ def serving(server: ThreadingHTTPServer) -> Iterator[int]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@dataclass
+class CliServer:
+    """A running ``mpsim serve`` subprocess: its URL, and once stopped its exit code and output."""
+
+    proc: subprocess.Popen[str]
+    url: str = ""
+    returncode: int | None = None
+    out: str = ""
+    err: str = ""
+
+
+@contextmanager
+def cli_server(*args: str, stop_after: float = 30) -> Iterator[CliServer]:
+    """Run ``python -m mpsim.cli serve --port 0 ARGS…`` for the block; stop it with Ctrl-C (SIGINT), as a
+    person would, and read what it printed. A server that does not stop within ``stop_after`` seconds
+    (a loaded machine) is killed, so no test leaves a server behind; the test then fails on its exit code."""
+    proc = subprocess.Popen([sys.executable, "-m", "mpsim.cli", "serve", "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = CliServer(proc)
+    first = ""
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "listening on " in first, f"mpsim serve did not start: {first!r}"
+        server.url = first.split("listening on ")[1].split(" ")[0]
+        yield server
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            server.out, server.err = proc.communicate(timeout=stop_after)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            server.out, server.err = proc.communicate()
+        server.out = first + server.out
+        server.returncode = proc.returncode

@@ -106,22 +106,13 @@ def test_simulate_names_the_bad_line(tmp_path, capsys):
 
 
 def test_serve_command_runs_a_local_mixpanel_until_interrupted():
-    import signal
-    import subprocess
-    import sys
-
     import requests
 
-    proc = subprocess.Popen([sys.executable, "-m", "mpsim.cli", "serve", "--port", "0", "--token", "tok"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        url = line.split("listening on ")[1].split(" ")[0]
-        assert url.startswith("http://127.0.0.1:")
-        reply = requests.post(f"{url}/track", data={"data": json.dumps(
+    from .loopback import cli_server
+
+    with cli_server("--token", "tok") as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        reply = requests.post(f"{server.url}/track", data={"data": json.dumps(
             {"event": "E", "properties": {"token": "tok", "distinct_id": "u"}}), "verbose": "1"}, timeout=5)
         assert reply.json() == {"status": 1, "error": None}
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=10)
-    assert proc.returncode == 0 and "received 1 event, 1 user" in out
+    assert server.returncode == 0 and "received 1 event, 1 user" in server.out

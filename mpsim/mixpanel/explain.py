@@ -14,6 +14,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..wording import count
 from .journal import IGNORED, JOINED, REFUSED, IdentityStep, ProfileStep
 from .state import iso_seconds
 
@@ -320,5 +321,4 @@ def dropped_records(state: StateViews) -> Counter[str]:
 
 def dropped_lines(state: StateViews) -> list[str]:
     """One line per reason: ``3 records dropped: sent to another data residency's host: …``."""
-    return [f"{count} record{'s' if count != 1 else ''} dropped: {reason}"
-            for reason, count in dropped_records(state).most_common()]
+    return [f"{count(n, 'record')} dropped: {reason}" for reason, n in dropped_records(state).most_common()]

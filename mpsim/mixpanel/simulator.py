@@ -10,6 +10,7 @@ from typing import Any
 
 from .._time import clock_ms
 from ..request import Request
+from ..wording import count
 from .events import IDENTITY_EVENTS, Context, RecordError, StoredEvent, check_event, id_text, time_ms
 from .geo import as_resolver, profile_location
 from .identity import SimplifiedIdentity
@@ -261,7 +262,7 @@ class Simulator(StateViews):
     def __repr__(self) -> str:
         dropped = sum(self.dropped().values())
         return (f"Simulator(token={self.token!r}, identity_merge={self.identity_merge!r}, {self.summary()}"
-                + (f", {dropped} records dropped: see sim.dropped()" if dropped else "") + ")")
+                + (f", {count(dropped, 'record')} dropped: see sim.dropped()" if dropped else "") + ")")
 
     # ------------------------------------------------------------------ explanations
     def explain(self, a: str, b: str | None = None) -> Any:

@@ -5,15 +5,14 @@ drop in the simulator's log, dropped counts, findings and explanations."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import sys
 import time
 from datetime import datetime, timezone
 
 import pytest
 import requests
 
+from ..loopback import cli_server
 from .sdks import SDK_DIR, need_js_sdk, need_node_sdk, use_the_shop
 from .static import static_site
 
@@ -21,13 +20,10 @@ NOW = "2024-03-02T10:01:00Z"  # the server's clock, frozen; the SDKs stamp with 
 MISTAKE = {"All": False, "MP": True}  # Mixpanel addressed by its definition name: dropped, silently
 
 
-def _serve(tmp_path):
+def _destination(tmp_path) -> str:
     dest = tmp_path / "dest.json"
     dest.write_text(json.dumps({"Config": {"token": "T"}}))
-    proc = subprocess.Popen([sys.executable, "-m", "mpsim.cli", "serve", "--port", "0", "--token", "T", "--now", NOW,
-                             "--rudder", str(dest), "--write-key", "WK_E2E"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return proc, proc.stdout.readline().split("listening on ")[1].split(" ")[0]
+    return str(dest)
 
 
 def _python_sdk(url: str) -> str:
@@ -75,18 +71,16 @@ def _js_sdk(browser, url: str) -> None:
 def test_three_real_sdks_through_mpsim_serve_rudder(browser, tmp_path):
     need_node_sdk()
     need_js_sdk()
-    proc, url = _serve(tmp_path)
-    try:
+    with cli_server("--token", "T", "--now", NOW, "--rudder", _destination(tmp_path), "--write-key", "WK_E2E") as server:
+        url = server.url
         told = _python_sdk(url)
         node = _node_sdk(url)
         _js_sdk(browser, url)
         get = lambda path, **params: requests.get(f"{url}/_mpsim/{path}", params=params, timeout=10).json()  # noqa: E731
         events, log, found, state = get("events"), get("log"), get("findings"), get("state")
         explained = {i: get("explain", id=i) for i in ("u-py", "u-node", "user-ada")}
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
-    assert proc.returncode == 0, err
+    out = server.out
+    assert server.returncode == 0, server.err
     # answers: ok for the good key, 401 for the wrong one (the Python SDK raises it, no retry)
     assert "invalid write key" in told and "401" in told and node == {"errors": []}
     rudder = [x for x in log if x["request"].get("door") == "rudderstack"]

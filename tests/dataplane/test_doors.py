@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import signal
 import subprocess
 import sys
 
@@ -15,6 +14,7 @@ import requests_mock
 import mpsim
 from mpsim.rudder.dataplane import DataPlane
 
+from ..loopback import cli_server
 from .helpers import CONFIG, WK, auth, event
 
 ORIGIN = "http://127.0.0.1:9"
@@ -77,19 +77,13 @@ def test_mock_intercepts_a_data_plane_url():
 def test_cli_serve_with_rudder(tmp_path):
     dest = tmp_path / "dest.json"
     dest.write_text(json.dumps({"Config": {"token": "tok"}}))
-    proc = subprocess.Popen([sys.executable, "-m", "mpsim.cli", "serve", "--port", "0", "--token", "tok",
-                             "--rudder", str(dest), "--write-key", "WK1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        url = proc.stdout.readline().split("listening on ")[1].split(" ")[0]
-        assert "data plane URL" in proc.stdout.readline()
+    with cli_server("--token", "tok", "--rudder", str(dest), "--write-key", "WK1") as server:
+        url = server.url
+        assert "data plane URL" in server.proc.stdout.readline()
         key = {"Authorization": "Basic " + base64.b64encode(b"WK1:").decode()}
         assert requests.post(f"{url}/v1/track", json=event(userId="u1"), headers=key, timeout=5).text == "ok"
         assert requests.post(f"{url}/v1/track", json=event(), headers=auth("WK2"), timeout=5).status_code == 401
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=10)
-    assert proc.returncode == 0 and "received 1 event, 1 user" in out
+    assert server.returncode == 0 and "received 1 event, 1 user" in server.out
 
 
 def test_cli_serve_with_a_missing_destination_file(tmp_path):
@@ -101,19 +95,14 @@ def test_cli_serve_with_a_missing_destination_file(tmp_path):
 def test_cli_serve_legacy_answers_and_no_dedup(tmp_path):
     dest = tmp_path / "dest.json"
     dest.write_text(json.dumps({"token": "tok"}))
-    proc = subprocess.Popen([sys.executable, "-m", "mpsim.cli", "serve", "--port", "0", "--token", "tok",
-                             "--rudder", str(dest), "--write-key", "WK1", "--legacy-answers", "--no-dedup"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        url = proc.stdout.readline().split("listening on ")[1].split(" ")[0]
+    with cli_server("--token", "tok", "--rudder", str(dest), "--write-key", "WK1", "--legacy-answers",
+                    "--no-dedup") as server:
+        url = server.url
         same = event(userId="u1", messageId="m-1")
         assert [requests.post(f"{url}/v1/track", json=same, headers=auth("WK1"), timeout=5).text
                 for _ in range(2)] == ["OK", "OK"]  # the answer of servers before v1.46.0
         assert requests.post(f"{url}/v1/track", json=same, headers=auth("WK2"), timeout=5).text == "Invalid Write Key\n"
         events = requests.get(f"{url}/_mpsim/events", params={"raw": "1"}, timeout=5).json()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=10)
     assert len(events) == 2  # no dedup: both copies reached Mixpanel (which keeps the latest of the two)
 
 

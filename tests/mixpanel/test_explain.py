@@ -196,7 +196,7 @@ def test_explain_agrees_with_the_identity_state(mode, ops, a, b):
 def test_simulator_summaries_show_dropped_records():
     s = sim(residency="eu")
     post(s, "track", [event()], host="api.mixpanel.com")
-    assert "1 records dropped: see sim.dropped()" in repr(s)
+    assert "1 record dropped: see sim.dropped()" in repr(s)
     page = s._repr_html_()
     assert "Dropped records" in page and "another data residency" in page
     assert "dropped" not in repr(sim())
