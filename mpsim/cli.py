@@ -444,8 +444,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for index, record in enumerate(records):
             found += [_without_value(f) for f in run.check(record, index)]
             progress.update()
-    with bar(len(records), "across records", total=None) as progress:
-        found += run.cross(Ticking(records, progress))
+    with bar(len(records), "across records", "rule", total=len(run.cross_rules)) as progress:
+        found += run.cross(records, Ticking(run.cross_rules, progress))
     findings = Findings(found, run.notes)
     print(f"{count(len(records), 'record')} checked: {severity_counts(list(findings))}")
     for note in findings.notes:
