@@ -419,8 +419,8 @@ def _listening(host: str, port: int) -> Iterator[None]:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Lint events or records; the answer first (one line per rule, errors first); exit 1 on errors.
 
-    A JSON Lines file is read a line at a time (memory stays flat on a long log); a progress bar on
-    stderr shows the records checked, then the checks across records.
+    A JSON Lines file is read a line at a time (no record is held; memory grows with the findings and an
+    offset per line); a progress bar on stderr shows the records checked, then the cross-event rules run.
     """
     from ._lines import index_lines
     from .validation import Findings, Validation, group_keys_in
