@@ -379,6 +379,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if server.ca_path:
             print(f"mpsim: HTTPS certificate signed by the local CA {server.ca_path} (trust that file in clients)",
                   flush=True)
+        _stop_on_sigterm()
         try:
             while True:
                 time.sleep(3600)
@@ -390,6 +391,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for line in dropped_lines(sim):  # Mixpanel's own drops and the data plane's (by gate and reason)
         print(f"mpsim: {line}")
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """``kill``, ``docker stop`` and CI runners stop a server with SIGTERM, and a server started with ``&``
+    from a script ignores Ctrl-C: treat SIGTERM like Ctrl-C, so the server still stops cleanly and
+    prints what it received."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @contextmanager
