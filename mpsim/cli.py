@@ -384,12 +384,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
-    print(f"mpsim: stopped; it had received {_holds(sim)}")
-    from .mixpanel.explain import dropped_lines
-
-    for line in dropped_lines(sim):  # Mixpanel's own drops and the data plane's (by gate and reason)
+    for line in _stop_lines(sim, server.rudder):
         print(f"mpsim: {line}")
     return 0
+
+
+def _stop_lines(sim: Any, rudder: Any = None) -> list[str]:
+    """What ``mpsim serve`` says when stopped: what the data plane received, stored and dropped, what Mixpanel holds."""
+    from .mixpanel.explain import dropped_lines
+
+    lines = ["stopped"]
+    if rudder is not None:
+        counts = rudder.summary()
+        dropped = ", ".join(f"{n} {key}" for key, n in counts.items() if key.startswith("dropped") and n)
+        lines.append(f"the RudderStack data plane received {count(counts['events'], 'event')} in "
+                     f"{count(counts['requests'], 'request')}: {counts['stored']} stored, "
+                     f"{counts['delivered']} delivered to Mixpanel" + (f", {dropped}" if dropped else ""))
+    lines.append(f"Mixpanel holds {_holds(sim)}")
+    lines += dropped_lines(sim)  # Mixpanel's own drops and the data plane's (by gate and reason)
+    return lines
 
 
 @contextmanager
