@@ -262,8 +262,23 @@ def _validate_command(args: argparse.Namespace, path: str) -> str:
     for flag in VALIDATE_CONTEXT_FLAGS:
         value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
         if value is not None:
-            words += [flag, f"{value:.0f}" if isinstance(value, float) and value.is_integer() else str(value)]
+            words += [flag, _iso_ms(value) if flag == "--now" else
+                      f"{value:.0f}" if isinstance(value, float) and value.is_integer() else str(value)]
     return shlex.join(words)
+
+
+def _iso_ms(ms: Any) -> str:
+    """``--now`` as the user can read it again: ISO 8601 UTC (``2024-01-02T00:00:00Z``), not epoch milliseconds."""
+    from datetime import datetime, timedelta, timezone
+
+    try:
+        if not float(ms).is_integer():
+            raise ValueError(ms)
+        when = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(ms))
+    except (ValueError, OverflowError, TypeError):
+        return str(ms)
+    fraction = f".{when.microsecond // 1000:03d}" if when.microsecond else ""
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def _replay_with_progress(events: Iterable[Any], config: Any, now: Any, project: Any, *, size: int | None = None,
