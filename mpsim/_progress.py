@@ -17,8 +17,9 @@ from typing import Any
 #: inputs shorter than this get no progress bar
 PROGRESS_FROM = 500
 
-#: (items, phase) → the same items, read through a progress bar
-Reporter = Callable[[Sequence[Any], str], Sequence[Any]]
+#: (items, phase, size=, unit=) → the same items, read through a progress bar; ``size`` (the input's length,
+#: by default ``len(items)``) decides whether a bar shows at all
+Reporter = Callable[..., Sequence[Any]]
 _CURRENT: ContextVar[Reporter | None] = ContextVar("mpsim_progress", default=None)
 
 
@@ -50,15 +51,15 @@ class Ticking(Sequence[Any]):
 
 
 @contextmanager
-def reporting(unit: str = "record") -> Iterator[list[Any]]:
+def reporting(default_unit: str = "record") -> Iterator[list[Any]]:
     """While inside, ``validate`` reads its records through stderr progress bars (one per phase).
 
     Yields the list of bars opened, which are closed on the way out.
     """
     opened: list[Any] = []
 
-    def report(items: Sequence[Any], phase: str) -> Sequence[Any]:
-        progress = bar(len(items), phase, unit, total=None if phase == "across records" else True)
+    def report(items: Sequence[Any], phase: str, *, size: int | None = None, unit: str | None = None) -> Sequence[Any]:
+        progress = bar(len(items) if size is None else size, phase, unit or default_unit, total=len(items))
         opened.append(progress)
         return Ticking(items, progress)
 

@@ -447,8 +447,8 @@ def _listening(host: str, port: int) -> Iterator[None]:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Lint events or records; the answer first (one line per rule, errors first); exit 1 on errors.
 
-    A JSON Lines file is read a line at a time (memory stays flat on a long log); a progress bar on
-    stderr shows the records checked, then the checks across records.
+    A JSON Lines file is read a line at a time (no record is held; memory grows with the findings and an
+    offset per line); a progress bar on stderr shows the records checked, then the cross-event rules run.
     """
     from ._lines import index_lines
     from .validation import Findings, Validation, group_keys_in
@@ -472,8 +472,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for index, record in enumerate(records):
             found += [_without_value(f) for f in run.check(record, index)]
             progress.update()
-    with bar(len(records), "across records", total=None) as progress:
-        found += run.cross(Ticking(records, progress))
+    with bar(len(records), "across records", "rule", total=len(run.cross_rules)) as progress:
+        found += run.cross(records, Ticking(run.cross_rules, progress))
     findings = Findings(found, run.notes)
     print(f"{count(len(records), 'record')} checked: {severity_counts(list(findings))}")
     for note in findings.notes:

@@ -77,7 +77,7 @@ CASES: dict[str, tuple[dict, dict, list[str]]] = {
     "shared-anonymous-id": (
         {"obj": [identify("u1"), identify("u2", anon="0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")], "config": {"token": "t"}},
         {"obj": [identify("u1"), track("Out", "u1"), identify("u2")], "config": {"token": "t"}},
-        ["'u1', 'u2'", "#0, #1, #2", "become one user", "rudderanalytics.reset()"]),
+        ["'u1', 'u2'", "events 1-3:", "become one user", "rudderanalytics.reset()"]),
     "group-key-never-sent": (
         {"obj": [GROUP, track("Viewed", "u1", company="acme")],
          "config": {"token": "t", "groupKeySettings": [{"groupKey": "company"}]}},

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..project import destination_setting, project_setting
+from ..wording import ranges
 from .findings import Finding
 
 
@@ -52,7 +53,13 @@ def _is_rudder(item: Any) -> bool:
 
 
 def find_shared_anonymous_ids(items: Sequence[Any], ctx: dict[str, Any]) -> list[Hit]:
-    """One anonymous id (a device) joined to two or more user ids: the shared-device pattern."""
+    """One anonymous id (a device) joined to two or more user ids: the shared-device pattern.
+
+    Placeholder ids ('null', 'undefined', …) are left out on both sides: Mixpanel refuses them as distinct
+    ids, so they never join anyone (``rudderstack-placeholder-id`` reports them record by record).
+    """
+    from .rules import is_placeholder
+
     users: dict[str, dict[str, list[int]]] = {}
     for index, item in enumerate(items):
         if _is_rudder(item):
@@ -65,7 +72,7 @@ def find_shared_anonymous_ids(items: Sequence[Any], ctx: dict[str, Any]) -> list
                 anon, user = _text(props.get("$device_id")), _text(props.get("$user_id"))
         else:
             continue
-        if anon and user and anon != user:
+        if anon and user and anon != user and not is_placeholder(anon) and not is_placeholder(user):
             users.setdefault(anon, {}).setdefault(user, []).append(index)
     hits = []
     mode = ctx.get("identity_merge") or "original"
@@ -82,7 +89,8 @@ def find_shared_anonymous_ids(items: Sequence[Any], ctx: dict[str, Any]) -> list
             f"{' and '.join(repr(n) for n in names)} become one user")
         hits.append(Hit(firsts[1], f"$[{firsts[1]}].anonymousId", anon, {
             "anon": anon, "users": ", ".join(repr(n) for n in names), "count": len(names),
-            "events": ", ".join(f"#{i}" for i in sorted(i for ids in by_user.values() for i in ids)),
+            # numbered from 1, like the CLI's "line N" and "event N"
+            "events": ranges(i + 1 for ids in by_user.values() for i in ids),
             "consequence": consequence}))
     return hits
 
@@ -239,7 +247,8 @@ def all_cross_rules(extra: Iterable[CrossRule] = ()) -> list[CrossRule]:
     return CROSS_RULES + _REGISTERED + list(extra)
 
 
-def cross_event_findings(items: Sequence[Any], ctx: dict[str, Any], rules: list[CrossRule]) -> list[Finding]:
+def cross_event_findings(items: Sequence[Any], ctx: dict[str, Any], rules: Iterable[CrossRule]) -> list[Finding]:
+    """The findings of each cross rule in turn (``rules`` may be read through a progress bar, a rule a tick)."""
     findings = []
     for rule in rules:
         try:

@@ -86,8 +86,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _placeholder(value: Any) -> bool:
+def is_placeholder(value: Any) -> bool:
+    """Whether ``value`` is an id Mixpanel refuses as a distinct id ('null', 'undefined', …: ``FORBIDDEN_IDS``)."""
     return isinstance(value, str) and value.strip().lower() in FORBIDDEN_IDS
+
+
+_placeholder = is_placeholder
 
 
 def _props(ctx: Context) -> dict[str, Any]:
@@ -376,7 +380,7 @@ def check_profile_distinct_id(value: Any, key: Any, ctx: Context) -> str | None:
     if distinct_id in (None, ""):
         return "missing or empty"
     if _placeholder(distinct_id) or isinstance(distinct_id, (bool, dict, list)):
-        return f"{json.dumps(distinct_id)} is a placeholder Mixpanel refuses"
+        return f"{json.dumps(distinct_id)}, a placeholder Mixpanel refuses"
     return None
 
 
@@ -473,14 +477,37 @@ def _numeric(value: Any) -> bool:
         return False
 
 
+#: event names that record a purchase (matched case-insensitively on the name with '_', '-', '.' and camelCase
+#: read as spaces): only these should carry ``revenue``; a price on Product Viewed or Cart Viewed is not a sale
+PURCHASE_EVENTS: tuple[str, ...] = (
+    r"\b(order|checkout|purchase|payment|transaction|subscription|invoice|charge)s? "
+    r"(completed?|placed|succeeded|successful|success|paid|confirmed|processed|made)\b",
+    r"\bsubscriptions? (started|created|renewed|activated)\b",
+    r"\b(completed?|placed|made|confirmed) (an? |the )?(order|purchase|checkout|payment|transaction)\b",
+    r"^(purchased?|order|paid|payment|subscribed|charged?|transaction|checkout)$",
+)
+_PURCHASE = re.compile("|".join(f"(?:{p})" for p in PURCHASE_EVENTS))
+
+
+def is_purchase_event(name: Any) -> bool:
+    """Whether an event name reads as a completed purchase (``PURCHASE_EVENTS``)."""
+    if not isinstance(name, str):
+        return False
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    words = " ".join(re.sub(r"[_\-.:/]+", " ", words).lower().split())
+    return bool(_PURCHASE.search(words))
+
+
 def check_revenue_like(value: Any, key: Any, ctx: Context) -> str | None:
-    if ctx.record.get("type") != "track":
+    """The first revenue-like property (``key``) of a purchase event that has no ``revenue``."""
+    record = ctx.record
+    if record.get("type") != "track" or not is_purchase_event(record.get("event")):
         return None
-    props = ctx.record.get("properties")
-    if not isinstance(props, dict) or props.get("revenue"):
+    props = record.get("properties")
+    if not isinstance(props, dict) or props.get("revenue") not in (None, "", 0, False):
         return None
     found = [k for k in props if isinstance(k, str) and k.lower() in REVENUE_LIKE and _numeric(props[k])]
-    return ", ".join(f"'{k}'" for k in found) or None
+    return f"'{key}'" if found and found[0] == key else None
 
 
 def _group_key_names(ctx: Context) -> list[str]:
@@ -650,12 +677,13 @@ RULES += [
          "Remove it, or use one of the destination's settings (see mpsim.project.DESTINATION_LABELS).",
          tags=("mismatch",)),
     # ----- RudderStack events, read with the destination's settings
-    Rule("revenue-without-revenue", "warning", {"rudder": THIS}, check_revenue_like,
-         "{detail} looks like revenue, but the event has no 'revenue' property: RudderStack adds a $transactions "
-         "entry to the user's profile (what Mixpanel's revenue analysis reads) only from properties.revenue, so "
-         "this amount stays an ordinary event property and revenue reports show nothing.",
-         "Send the amount as properties.revenue in the track call (keep {detail} too if reports use it), or map "
-         "it to revenue in a RudderStack transformation.", at="properties.revenue"),
+    Rule("revenue-without-revenue", "warning", {"rudder": "properties.*"}, check_revenue_like,
+         "This purchase event has {detail} but no 'revenue' property: RudderStack adds a $transactions entry "
+         "($append to the user's profile, what Mixpanel's revenue reports read) only when properties.revenue is "
+         "present and not 0, so this amount stays an ordinary event property and revenue reports show nothing. "
+         "(Checked only on purchase-like events: Order Completed, Checkout/Payment/Subscription completed, …)",
+         "Send the amount as properties.revenue in the purchase's track call (keep {detail} too if reports use it), "
+         "or map it to revenue in a RudderStack transformation."),
     Rule("group-key-missing", "error", {"rudder": THIS}, check_group_call_key,
          "The group call's traits have none of the configured group keys ({detail}): RudderStack refuses it "
          "(Group Key is not present) and no group profile is made.",
