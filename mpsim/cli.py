@@ -385,16 +385,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server = serve(sim, host=args.host, port=args.port, verbose=True, rudder=rudder, write_key=args.write_key,
                        insecure=args.insecure, tls=args.tls, tls_dir=args.tls_dir)
     with server:
-        print(f"mpsim: {article(args.identity_merge)} ID-merge Mixpanel is listening on {server.url}"
-              f" (/track /import /engage /groups); Ctrl-C stops it", flush=True)
-        if server.rudder is not None:
-            print(f"mpsim: RudderStack data plane URL {server.url} (/v1/*, beacon, pixel, /sourceConfig/), write key "
-                  f"{args.write_key or 'any'}", flush=True)
-        print(f"mpsim: control API and live page: {server.url}/_mpsim/", flush=True)
-        if server.ca_path:
-            print(f"mpsim: HTTPS certificate signed by the local CA {server.ca_path} (trust that file in clients)",
-                  flush=True)
+        _stop_on_sigterm()  # before the first line: whoever reads it may stop the server at once
         try:
+            print(f"mpsim: {article(args.identity_merge)} ID-merge Mixpanel is listening on {server.url}"
+                  f" (/track /import /engage /groups); Ctrl-C stops it", flush=True)
+            if server.rudder is not None:
+                print(f"mpsim: RudderStack data plane URL {server.url} (/v1/*, beacon, pixel, /sourceConfig/), write key "
+                      f"{args.write_key or 'any'}", flush=True)
+            print(f"mpsim: control API and live page: {server.url}/_mpsim/", flush=True)
+            if server.ca_path:
+                print(f"mpsim: HTTPS certificate signed by the local CA {server.ca_path} (trust that file in clients)",
+                      flush=True)
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
@@ -418,6 +419,18 @@ def _stop_lines(sim: Any, rudder: Any = None) -> list[str]:
     lines.append(f"Mixpanel holds {_holds(sim)}")
     lines += dropped_lines(sim)  # Mixpanel's own drops and the data plane's (by gate and reason)
     return lines
+
+
+def _stop_on_sigterm() -> None:
+    """``kill``, ``docker stop`` and CI runners stop a server with SIGTERM, and a server started with ``&``
+    from a script ignores Ctrl-C: treat SIGTERM like Ctrl-C, so the server still stops cleanly and
+    prints what it received."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @contextmanager

@@ -38,13 +38,27 @@ class CliServer:
     err: str = ""
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C reaches the server as it does from a terminal, even when the tests themselves were started
+    with ``&`` from a script (which makes every child ignore SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _as_from_a_script() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
-def cli_server(*args: str, stop_after: float = 30) -> Iterator[CliServer]:
+def cli_server(*args: str, stop_after: float = 30, stop_with: int = signal.SIGINT,
+               started_by_a_script: bool = False) -> Iterator[CliServer]:
     """Run ``python -m mpsim.cli serve --port 0 ARGS…`` for the block; stop it with Ctrl-C (SIGINT), as a
-    person would, and read what it printed. A server that does not stop within ``stop_after`` seconds
-    (a loaded machine) is killed, so no test leaves a server behind; the test then fails on its exit code."""
+    person would (or with ``stop_with``), and read what it printed. ``started_by_a_script`` starts it the way
+    ``mpsim serve &`` in a script does: ignoring Ctrl-C. A server that does not stop within ``stop_after``
+    seconds (a loaded machine) is killed, so no test leaves a server behind; the test then fails on its
+    exit code."""
     proc = subprocess.Popen([sys.executable, "-m", "mpsim.cli", "serve", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_from_a_script if started_by_a_script else _as_from_a_terminal)
     server = CliServer(proc)
     first = ""
     try:
@@ -54,7 +68,7 @@ def cli_server(*args: str, stop_after: float = 30) -> Iterator[CliServer]:
         server.url = first.split("listening on ")[1].split(" ")[0]
         yield server
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_with)
         try:
             server.out, server.err = proc.communicate(timeout=stop_after)
         except subprocess.TimeoutExpired:

@@ -116,3 +116,14 @@ def test_serve_command_runs_a_local_mixpanel_until_interrupted():
             {"event": "E", "properties": {"token": "tok", "distinct_id": "u"}}), "verbose": "1"}, timeout=5)
         assert reply.json() == {"status": 1, "error": None}
     assert server.returncode == 0 and "Mixpanel holds 1 event, 1 user" in server.out
+
+
+def test_serve_started_from_a_script_stops_cleanly_on_sigterm():
+    """`mpsim serve &` in a script ignores Ctrl-C; `kill` (SIGTERM) must still stop it with its summary."""
+    import signal
+
+    from .loopback import cli_server
+
+    with cli_server("--token", "tok", stop_with=signal.SIGTERM, started_by_a_script=True) as server:
+        pass
+    assert server.returncode == 0 and "mpsim: stopped" in server.out, server.err
