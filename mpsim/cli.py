@@ -262,8 +262,23 @@ def _validate_command(args: argparse.Namespace, path: str) -> str:
     for flag in VALIDATE_CONTEXT_FLAGS:
         value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
         if value is not None:
-            words += [flag, f"{value:.0f}" if isinstance(value, float) and value.is_integer() else str(value)]
+            words += [flag, _iso_ms(value) if flag == "--now" else
+                      f"{value:.0f}" if isinstance(value, float) and value.is_integer() else str(value)]
     return shlex.join(words)
+
+
+def _iso_ms(ms: Any) -> str:
+    """``--now`` as the user can read it again: ISO 8601 UTC (``2024-01-02T00:00:00Z``), not epoch milliseconds."""
+    from datetime import datetime, timedelta, timezone
+
+    try:
+        if not float(ms).is_integer():
+            raise ValueError(ms)
+        when = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(ms))
+    except (ValueError, OverflowError, TypeError):
+        return str(ms)
+    fraction = f".{when.microsecond // 1000:03d}" if when.microsecond else ""
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def _replay_with_progress(events: Iterable[Any], config: Any, now: Any, project: Any, *, size: int | None = None,
@@ -385,12 +400,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
-    print(f"mpsim: stopped; it had received {_holds(sim)}")
-    from .mixpanel.explain import dropped_lines
-
-    for line in dropped_lines(sim):  # Mixpanel's own drops and the data plane's (by gate and reason)
+    for line in _stop_lines(sim, server.rudder):
         print(f"mpsim: {line}")
     return 0
+
+
+def _stop_lines(sim: Any, rudder: Any = None) -> list[str]:
+    """What ``mpsim serve`` says when stopped: what the data plane received, stored and dropped, what Mixpanel holds."""
+    from .mixpanel.explain import dropped_lines
+
+    lines = ["stopped"]
+    if rudder is not None:
+        counts = rudder.summary()
+        dropped = ", ".join(f"{n} {key}" for key, n in counts.items() if key.startswith("dropped") and n)
+        lines.append(f"the RudderStack data plane received {count(counts['events'], 'event')} in "
+                     f"{count(counts['requests'], 'request')}: {counts['stored']} stored, "
+                     f"{counts['delivered']} delivered to Mixpanel" + (f", {dropped}" if dropped else ""))
+    lines.append(f"Mixpanel holds {_holds(sim)}")
+    lines += dropped_lines(sim)  # Mixpanel's own drops and the data plane's (by gate and reason)
+    return lines
 
 
 def _stop_on_sigterm() -> None:

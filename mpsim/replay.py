@@ -118,6 +118,10 @@ class StepList(LazySequence[Step]):
         self._kinds.append(kind)
         self._messages.append(message)
 
+    def __repr__(self) -> str:
+        """``StepList(1,234 steps, 1,000 kept whole)``: a replay's repr shows sizes, not an object address."""
+        return f"StepList({len(self):,} step{'s' if len(self) != 1 else ''}, {len(self._whole):,} kept whole)"
+
     def _item(self, index: int) -> Step:
         whole = self._whole.get(index)
         if whole is not None:
@@ -184,7 +188,8 @@ class Replay:
         from .wording import count
 
         lines = [f"{count(len(self.steps), 'event')} replayed, {count(sum(s.request_count for s in self.steps), 'request')}"
-                 f", {count(len(self.transform_errors), 'transform error')}, {len(self.rejected)} rejected by Mixpanel."]
+                 f", {count(len(self.transform_errors), 'transform error')}, "
+                 f"{count(len(self.rejected), 'event')} Mixpanel rejected in whole or part."]  # events; drop lines count records
         if self.project is not None and self.project.note:
             lines.append(self.project.note)
         from .mixpanel.explain import dropped_lines

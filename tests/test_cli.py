@@ -115,7 +115,7 @@ def test_serve_command_runs_a_local_mixpanel_until_interrupted():
         reply = requests.post(f"{server.url}/track", data={"data": json.dumps(
             {"event": "E", "properties": {"token": "tok", "distinct_id": "u"}}), "verbose": "1"}, timeout=5)
         assert reply.json() == {"status": 1, "error": None}
-    assert server.returncode == 0 and "received 1 event, 1 user" in server.out
+    assert server.returncode == 0 and "Mixpanel holds 1 event, 1 user" in server.out
 
 
 def test_serve_started_from_a_script_stops_cleanly_on_sigterm():

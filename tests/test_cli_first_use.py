@@ -48,7 +48,7 @@ def test_simulate_hint_names_the_project_too(tmp_path, capsys):
     assert main(["simulate", str(LOG), "--config", str(CONFIG), "--project", project, "--now", NOW]) == 0
     command = hint_command(capsys.readouterr().out)
     assert command[command.index("--project") + 1] == project
-    assert command[command.index("--now") + 1] == "1709337600000"
+    assert command[command.index("--now") + 1] == "2024-03-02T00:00:00Z"  # the ISO form the user can read, not epoch ms
     assert main([*command, "--verbose"]) == 1
     assert "identity-merge-mismatch" in capsys.readouterr().out
 

@@ -120,3 +120,23 @@ def test_misuse_gets_clear_errors():
     one = mpsim.replay({"type": "track", "event": "E", "userId": "u", "messageId": "m", "timestamp": NOW},
                        {"token": "t"}, now=NOW)
     assert len(one.steps) == 1 and one.steps[0].ok
+
+
+def test_summary_counts_rejected_events_apart_from_dropped_records():
+    # one identify with a placeholder userId: 2 requests, 2 invalid records, 1 event
+    result = mpsim.replay([{"type": "track", "event": "Ok", "userId": "u1", "messageId": "m-1",
+                            "timestamp": "2024-03-01T00:00:00Z"},
+                           {"type": "identify", "userId": "null", "anonymousId": ANON, "messageId": "m-2"}],
+                          {"token": "tok"}, now=NOW)
+    first, *rest = result.summary_lines()
+    assert first == "2 events replayed, 3 requests, 0 transform errors, 1 event Mixpanel rejected in whole or part."
+    assert sum(int(line.split()[0]) for line in rest if "dropped: rejected as invalid" in line) == 2  # records
+
+
+def test_a_replay_repr_shows_its_steps_by_size_not_address():
+    from mpsim.replay import StepList
+
+    events = [{"type": "track", "event": "E", "userId": "u", "messageId": f"m-{i}", "timestamp": NOW} for i in range(3)]
+    result = mpsim.replay(events, {"token": "t"}, now=NOW, keep=1)
+    assert "steps=StepList(3 steps, 1 kept whole)" in repr(result) and " object at 0x" not in repr(result)
+    assert repr(StepList()) == "StepList(0 steps, 0 kept whole)"

@@ -95,3 +95,12 @@ def test_a_datetime_reads_as_exact_milliseconds():
     moment = datetime(2038, 2, 1, 0, 0, 0, 9000, tzinfo=timezone.utc)
     assert epoch_ms(moment) == 2148595200009
     assert epoch_ms(moment.date()) == 2148595200000
+
+
+def test_the_validate_hint_echoes_now_as_iso_not_epoch_milliseconds():
+    from mpsim.cli import _validate_command, build_parser
+
+    for typed, shown in (("2024-01-02T00:00:00Z", "2024-01-02T00:00:00Z"), ("1704153600", "2024-01-02T00:00:00Z"),
+                         ("2024-01-02T00:00:00.250Z", "2024-01-02T00:00:00.250Z")):
+        args = build_parser().parse_args(["simulate", "events.jsonl", "--now", typed])
+        assert _validate_command(args, "events.jsonl") == f"mpsim validate events.jsonl --now {shown}"

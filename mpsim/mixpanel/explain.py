@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..wording import count
+from .events import forbidden_id
 from .journal import IGNORED, JOINED, REFUSED, IdentityStep, ProfileStep
 from .state import iso_seconds
 
@@ -99,8 +100,37 @@ def _touching(sim: Simulator, members: set[str], outcomes: tuple[str, ...]) -> l
     return [s for s in sim.journal.identity if s.outcome in outcomes and members & set(s.ids)]
 
 
+PLACEHOLDER_FIX = ("send the user's real id instead (a template or SDK bug that sends 'null', 'undefined' and "
+                   "the like is the usual cause); never send a placeholder: Mixpanel refuses every record naming one")
+
+
+def placeholder_refusals(sim: Simulator, value: str) -> list[str]:
+    """The records Mixpanel rejected because they named the placeholder ``value``, one line each with its request."""
+    mark = f"{value!r} is a placeholder"
+    return [f"rejected: request #{seq} (/{endpoint}, HTTP {status}): record {record.index + 1}: {record.message}"
+            for seq, endpoint, status, records in sim.log.unstored_numbered()
+            for record in records if not record.ok and record.message and mark in record.message]
+
+
+def _placeholder_explanation(sim: Simulator, ids: list[str], answer: str, data: dict[str, Any]) -> Explanation:
+    placeholders = [i for i in dict.fromkeys(ids) if forbidden_id(i)]
+    lines: list[str] = []
+    for value in placeholders:
+        refusals = placeholder_refusals(sim, value)
+        lines += refusals or [f"no request naming '{value}' is in the request log"]
+    lines.append("fix: " + PLACEHOLDER_FIX)
+    lines += _history_lines(sim)
+    return Explanation(answer, lines, [], [], {**data, "why": "placeholder", "placeholders": placeholders,
+                                               "mode": sim.identity_merge})
+
+
 def explain_user(sim: Simulator, distinct_id: str) -> Explanation:
     """The user ``distinct_id`` belongs to: canonical id, every id, the steps that built it, refusals."""
+    if forbidden_id(distinct_id):
+        return _placeholder_explanation(
+            sim, [distinct_id],
+            f"'{distinct_id}' is a placeholder id Mixpanel refuses: every record naming it was rejected, so it is "
+            "no user.", {"id": distinct_id, "canonical": None, "ids": []})
     canonical = sim.canonical(distinct_id)
     members = set(sim.cluster(distinct_id))
     built = _touching(sim, members, (JOINED,))
@@ -178,6 +208,14 @@ def explain_pair(sim: Simulator, a: str, b: str) -> Explanation:
         return Explanation(answer, [describe_step(s) for s in chain] + _history_lines(sim), IDENTITY_COLUMNS,
                            [_row(s) for s in chain],
                            {"same_user": True, "canonical": ca, "ids": [a, b], "mode": sim.identity_merge})
+    placeholders = [i for i in (a, b) if forbidden_id(i)]
+    if placeholders:
+        named = " and ".join(f"'{i}'" for i in dict.fromkeys(placeholders))
+        return _placeholder_explanation(
+            sim, placeholders,
+            f"'{a}' and '{b}' are different users: {named} is a placeholder id Mixpanel refuses, so every record "
+            "naming it (a $merge or $identify too) was rejected and nothing can join it to another id.",
+            {"same_user": False, "canonical": [ca, cb], "ids": [a, b]})
     side_a, side_b = set(sim.cluster(a)), set(sim.cluster(b))
     blocked = [s for s in sim.journal.identity if s.outcome in (REFUSED, IGNORED)
                and side_a & set(s.ids) and side_b & set(s.ids)]

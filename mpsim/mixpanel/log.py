@@ -161,6 +161,13 @@ class RequestLog(LazySequence[Exchange]):
                 continue
             yield status, list(fates)
 
+    def unstored_numbered(self) -> Iterator[tuple[int, str, int, list[RecordResult]]]:
+        """``(request number, endpoint, status, records)`` of each request not all of whose records were stored."""
+        for position, (status, fates) in enumerate(zip(self._status, self._fates, strict=True)):
+            if fates is None or type(fates) is str or isinstance(fates, _AllStored):
+                continue
+            yield self.dropped + position + 1, str(dict(self._summaries[position]).get("endpoint", "?")), status, list(fates)
+
     def copy(self) -> RequestLog:
         out = RequestLog(self.limit, bodies=self.bodies, body_bytes=self.body_bytes)
         out.dropped = self.dropped

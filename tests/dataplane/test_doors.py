@@ -83,7 +83,9 @@ def test_cli_serve_with_rudder(tmp_path):
         key = {"Authorization": "Basic " + base64.b64encode(b"WK1:").decode()}
         assert requests.post(f"{url}/v1/track", json=event(userId="u1"), headers=key, timeout=5).text == "ok"
         assert requests.post(f"{url}/v1/track", json=event(), headers=auth("WK2"), timeout=5).status_code == 401
-    assert server.returncode == 0 and "received 1 event, 1 user" in server.out
+    assert server.returncode == 0 and "Mixpanel holds 1 event, 1 user" in server.out
+    assert "data plane received 2 events in 2 requests: 1 stored, 1 delivered to Mixpanel, 1 dropped at gateway" \
+        in server.out
 
 
 def test_cli_serve_with_a_missing_destination_file(tmp_path):

@@ -201,3 +201,21 @@ def test_a_saved_state_keeps_the_data_planes_log_entries_and_drop_counts():
     assert back.dropped() == dp.sim.dropped() == {
         "RudderStack processor: integrations (the event's integrations object leaves Mixpanel out)": 1}
     assert [x.request.get("door") for x in back.log] == ["rudderstack", "rudderstack", None]
+
+
+def test_live_page_data_plane_table_grows_with_the_page_instead_of_scrolling_inside(browser):
+    dp = plane()
+    for i in range(40):
+        post(dp, "/v1/track", event(messageId=f"m-{i}"), key="WRONG" if i % 2 else WK)
+    with mpsim.serve(dp.sim, rudder=dp) as server:
+        context = browser.new_context(viewport={"width": 1200, "height": 700})
+        try:
+            live = context.new_page()
+            live.goto(f"{server.url}/_mpsim/")
+            live.wait_for_selector("#dataplane tbody tr >> nth=39")
+            box = live.locator("#dataplane").locator("xpath=..")
+            inner = box.evaluate("b => [b.scrollHeight, b.clientHeight, getComputedStyle(b).overflowY]")
+            assert inner[0] <= inner[1] + 1 and inner[2] == "visible", inner  # no inner scroll box
+            assert live.evaluate("document.documentElement.scrollHeight") > 700  # the page grew instead
+        finally:
+            context.close()

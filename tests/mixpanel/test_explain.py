@@ -200,3 +200,21 @@ def test_simulator_summaries_show_dropped_records():
     page = s._repr_html_()
     assert "Dropped records" in page and "another data residency" in page
     assert "dropped" not in repr(sim())
+
+
+def test_explain_pair_with_a_placeholder_id_names_the_rejected_requests_and_never_suggests_it():
+    import mpsim
+
+    config = {"token": "tok", "identityMergeApi": "original"}
+    s = mpsim.Simulator(token="tok", identity_merge="original", now="2024-03-02T00:00:00Z")
+    for user in ("mum", "null"):
+        s.send(mpsim.transform({"type": "identify", "userId": user, "anonymousId": UUID, "messageId": f"m-{user}"},
+                               config, now="2024-03-02T00:00:00Z"))
+    answer = s.explain("mum", "null")
+    text = str(answer)
+    assert "'null' is a placeholder id Mixpanel refuses" in text
+    assert "never sent" not in text and "userId 'null'" not in text
+    assert "rejected: request #3 (/engage, HTTP 400)" in text and "rejected: request #4 (/import" in text
+    assert answer.data["why"] == "placeholder" and answer.data["placeholders"] == ["null"]
+    alone = s.explain("null")
+    assert "placeholder id Mixpanel refuses" in str(alone) and "request #4" in str(alone)

@@ -199,14 +199,32 @@ class DataPlane:
 
     # ------------------------------------------------------------------ reading what happened
     def summary(self) -> dict[str, int]:
-        """Counts: requests, events received, stored, delivered, dropped (per gate)."""
-        received = sum(e.events for e in self.log)
-        out = {"requests": len(self.log), "events": received, "stored": len(self.jobs),
+        """Counts: requests, events received, stored, delivered, dropped (per gate).
+
+        One definition everywhere (state, live page, CLI): ``events`` = ``stored`` + ``dropped at gateway``,
+        and ``dropped at gateway`` counts events, so a request refused whole (wrong write key) counts each
+        event it carried (one, when its body could not be read; none for a refused source config, which
+        carries no events).
+        """
+        dropped = {gate: sum(1 for d in self.drops if d.gate == gate) for gate in GATES}
+        dropped["gateway"] = self.gateway_dropped_events()
+        out = {"requests": len(self.log), "events": len(self.jobs) + dropped["gateway"], "stored": len(self.jobs),
                "delivered": sum(1 for j in self.jobs if j.status == "delivered"),
                "waiting": len(self.pending)}
         for gate in GATES:
-            out[f"dropped at {gate}"] = sum(1 for d in self.drops if d.gate == gate)
+            out[f"dropped at {gate}"] = dropped[gate]
         return out
+
+    def gateway_dropped_events(self) -> int:
+        """Events the gateway did not store: each event a refused request carried, one per unreadable request."""
+        total = 0
+        for exchange in self.log:
+            for drop in exchange.drops:
+                if drop.gate != "gateway":
+                    continue
+                carried = sum(1 for fate in exchange.fates if fate.drop is drop)
+                total += carried or (0 if exchange.path.startswith("/sourceConfig") else 1)  # it sends no events
+        return total
 
     def drop_counts(self) -> dict[tuple[str, str], int]:
         """``(gate, reason) → count``: why events did not reach Mixpanel."""
