@@ -268,17 +268,20 @@ def _validate_command(args: argparse.Namespace, path: str) -> str:
 
 
 def _iso_ms(ms: Any) -> str:
-    """``--now`` as the user can read it again: ISO 8601 UTC (``2024-01-02T00:00:00Z``), not epoch milliseconds."""
-    from datetime import datetime, timedelta, timezone
+    """``--now`` as the user can read it again: ISO 8601 UTC (``2024-01-02T00:00:00Z``), not epoch milliseconds.
+
+    The same text as JavaScript's ``toISOString`` (one formatter: ``to_iso``), without ``.000`` when the
+    time falls on a whole second, and the value as given when it is no whole number of milliseconds.
+    """
+    from ._dates import to_iso
 
     try:
         if not float(ms).is_integer():
             raise ValueError(ms)
-        when = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(ms))
+        text = to_iso(int(ms))
     except (ValueError, OverflowError, TypeError):
         return str(ms)
-    fraction = f".{when.microsecond // 1000:03d}" if when.microsecond else ""
-    return when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+    return text.removesuffix(".000Z") + "Z" if text.endswith(".000Z") else text
 
 
 def _replay_with_progress(events: Iterable[Any], config: Any, now: Any, project: Any, *, size: int | None = None,
