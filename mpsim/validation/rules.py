@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from ..mixpanel.events import FORBIDDEN_IDS, IDENTITY_EVENTS, MAX_COLLECTION_BYTES, MAX_DEPTH
+from ..mixpanel.events import IDENTITY_EVENTS, MAX_COLLECTION_BYTES, MAX_DEPTH, forbidden_id
 from ..mixpanel.identity import looks_anonymous
 from ..project import destination_setting
 from . import mismatch
@@ -88,10 +88,7 @@ def _is_number(value: Any) -> bool:
 
 def is_placeholder(value: Any) -> bool:
     """Whether ``value`` is an id Mixpanel refuses as a distinct id ('null', 'undefined', …: ``FORBIDDEN_IDS``)."""
-    return isinstance(value, str) and value.strip().lower() in FORBIDDEN_IDS
-
-
-_placeholder = is_placeholder
+    return isinstance(value, str) and forbidden_id(value)
 
 
 def _props(ctx: Context) -> dict[str, Any]:
@@ -248,7 +245,7 @@ def check_missing_distinct_id(value: Any, key: Any, ctx: Context) -> str | None:
 
 
 def check_placeholder_id(value: Any, key: Any, ctx: Context) -> str | None:
-    if _placeholder(value):
+    if is_placeholder(value):
         return json.dumps(value)
     if isinstance(value, bool) or isinstance(value, (dict, list)):
         return f"{json.dumps(value)} (not a string)"
@@ -300,7 +297,7 @@ def check_insert_id_missing(value: Any, key: Any, ctx: Context) -> str | None:
 
 
 def check_insert_id_format(value: Any, key: Any, ctx: Context) -> str | None:
-    if not isinstance(value, str) or not _INSERT_ID.match(value) or _placeholder(value):
+    if not isinstance(value, str) or not _INSERT_ID.match(value) or is_placeholder(value):
         return json.dumps(value)
     return None
 
@@ -379,7 +376,7 @@ def check_profile_distinct_id(value: Any, key: Any, ctx: Context) -> str | None:
     distinct_id = value.get("$distinct_id") if isinstance(value, dict) else None
     if distinct_id in (None, ""):
         return "missing or empty"
-    if _placeholder(distinct_id) or isinstance(distinct_id, (bool, dict, list)):
+    if is_placeholder(distinct_id) or isinstance(distinct_id, (bool, dict, list)):
         return f"{json.dumps(distinct_id)}, a placeholder Mixpanel refuses"
     return None
 
@@ -449,7 +446,7 @@ def check_rudder_age(value: Any, key: Any, ctx: Context) -> str | None:
 
 def check_rudder_ids(value: Any, key: Any, ctx: Context) -> str | None:
     for name in ("userId", "anonymousId"):
-        if _placeholder(ctx.record.get(name)):
+        if is_placeholder(ctx.record.get(name)):
             return f"{name} {json.dumps(ctx.record.get(name))}"
     return None
 
