@@ -9,7 +9,7 @@ piped or saved. ``reporting`` lets the CLI show the progress of a validation sta
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -45,9 +45,14 @@ class Ticking(Sequence[Any]):
         return self._items[index]
 
     def __iter__(self) -> Iterator[Any]:
-        for item in self._items:
-            self._bar.update()
-            yield item
+        return ticked(self._items, self._bar)
+
+
+def ticked(items: Iterable[Any], progress: Any) -> Iterator[Any]:
+    """``items`` one at a time, moving ``progress`` by one for each (a stream read once, e.g. a log being replayed)."""
+    for item in items:
+        progress.update()
+        yield item
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from ._files import Item, kind_name, read_json, read_records
 from ._input_kinds import wrong_kind
-from ._progress import Ticking, bar
+from ._progress import Ticking, bar, ticked
 from .errors import MpsimError, TransformError
 from .notebook.views import Mapped
 from .wording import article, capped_lines, capped_records, count, findings_by_rule, plural, ranges, severity_counts
@@ -291,13 +291,7 @@ def _replay_with_progress(events: Iterable[Any], config: Any, now: Any, project:
 
     size = len(events) if size is None else size  # type: ignore[arg-type]
     with bar(size, desc, "event") as progress:
-        return replay(_ticked(events, progress), config, project=project, now=now, keep_events=True)
-
-
-def _ticked(items: Iterable[Any], progress: Any) -> Iterator[Any]:
-    for item in items:
-        progress.update()
-        yield item
+        return replay(ticked(events, progress), config, project=project, now=now, keep_events=True)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
