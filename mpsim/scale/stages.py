@@ -16,8 +16,9 @@
    onto its events, Mixpanel's dedup, profile operations per profile in order with the
    simulator's own engine, identities.
 
-Memory: stages 1, 3 and 4 hold one piece or one bucket (fixed sizes). Stage 2 holds the identity
-engine's state (merged ids, profile keys, links seen): proportional to distinct identities.
+Memory: stages 1, 3 and 4 hold one piece or one bucket (fixed sizes). Stage 2's state (merged ids,
+profile keys, links seen) is proportional to distinct identities; it lives on disk (``spill``) with
+a bounded cache in memory.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from ..mixpanel.simulator import Simulator, to_wire
 from ..mixpanel.state import RecordResult
 from ..rudder import transform
 from .sources import Piece, read_piece
+from .spill import IdentityState
 
 REJECTED_COLUMNS = ["source", "request", "endpoint", "record", "outcome", "field", "message", "insert_id"]
 
@@ -262,22 +264,24 @@ class IdentityResult:
 CANONICAL_CHUNK = 500_000
 
 
-def identity_pass(engine: Any, work: str, out: str, pieces: list[int], offsets: dict[int, int], buckets: int,
-                  progress: Any = None) -> IdentityResult:
+def identity_pass(state: IdentityState, work: str, out: str, pieces: list[int], offsets: dict[int, int],
+                  buckets: int, progress: Any = None) -> IdentityResult:
     """Stage 2: the simulator's identity engine over every piece's identity stream, in global order.
 
     Writes, per piece, the key each /engage record lands on, the outcome of each refused identity op,
     the refusals (``refused_merges``) and, for Simplified, the refused ``(user, device)`` links; at the
     end, the id -> canonical table cut into the shuffle's hash buckets (``write_canonical``). What
-    stays in this process is the identity engine's own state and the set of existing profile keys
-    and of links already seen: proportional to the distinct identities, not to the events.
+    stays is ``state``: the identity engine's own state, the profile keys that exist and the links
+    already seen — proportional to the distinct identities, so ``replay`` passes an
+    ``IdentitySpill`` that keeps it on disk behind a bounded cache.
     """
     import pandas as pd
 
     result = IdentityResult()
-    existing: set[str] = set()
+    engine = state.engine
+    existing = state.existing
     has_profile = existing.__contains__
-    seen_pairs: set[tuple[str, str]] = set()
+    seen_pairs = state.seen_pairs
     for number in pieces:
         tag = f"p{number:06d}.parquet"
         stream = pd.read_parquet(f"{work}/prepared/identity/{tag}")
@@ -323,7 +327,7 @@ def identity_pass(engine: Any, work: str, out: str, pieces: list[int], offsets: 
         del engine.refusals[:]
         if progress is not None:
             progress(1)
-    write_canonical(engine, work, buckets)
+    write_canonical(state.clustered(), work, buckets)
     return result
 
 
@@ -331,7 +335,7 @@ LINK_COLUMNS = ["a", "b", "kind", "ids", "reason", "description"]
 CANONICAL_COLUMNS = ["distinct_id", "canonical", "cluster_size"]
 
 
-def write_canonical(engine: Any, work: str, buckets: int) -> None:
+def write_canonical(clustered: Iterable[tuple[str, str, int]], work: str, buckets: int) -> None:
     """The id -> canonical table of every id in a merged cluster, cut into the shuffle's hash buckets.
 
     Bucket ``b`` of events, profiles and identities is keyed by the same hash of the distinct id, so
@@ -342,7 +346,7 @@ def write_canonical(engine: Any, work: str, buckets: int) -> None:
 
     import pandas as pd
 
-    rows = iter(engine.clustered())
+    rows = iter(clustered)
     for chunk in itertools.count():
         frame = pd.DataFrame(list(itertools.islice(rows, CANONICAL_CHUNK)), columns=CANONICAL_COLUMNS)
         if frame.empty:

@@ -122,13 +122,14 @@ def test_cli_generate_replay_compare_lead_with_the_answer(tmp_path, capsys):
     (tmp_path / "dest.json").write_text(json.dumps({"token": "T"}))
     (tmp_path / "simplified.json").write_text(json.dumps({"token": "T", "identity_merge": "simplified"}))
     assert main(["scale", "replay", str(history), "--config", str(tmp_path / "dest.json"), "--now", "2024-01-02",
-                 "--out", str(tmp_path / "r"), "--scheduler", "sync", "--quiet"]) == 0
+                 "--out", str(tmp_path / "r"), "--scheduler", "sync", "--quiet", "--identity-cache", "3",
+                 "--spill-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.split(" ")[1:5] == ["events", "in", "Mixpanel", "from"] and "1,500 RudderStack events" in out
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["events_read"] == 1500
     assert main(["scale", "compare", str(history), "--config", str(tmp_path / "dest.json"), "--project-b",
                  str(tmp_path / "simplified.json"), "--now", "2024-01-02", "--out", str(tmp_path / "c"),
-                 "--scheduler", "sync", "--quiet"]) == 0
+                 "--scheduler", "sync", "--quiet", "--identity-cache", "0"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("From a to b: ") and "users split" in out
     assert main(["scale", "replay", str(tmp_path / "none"), "--config", str(tmp_path / "dest.json"), "--out",
