@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,9 @@ from ..errors import MpsimError
 from ..mixpanel.identity import DEVICE_PREFIX
 from ..wording import plural
 from . import _deps
-from .replay import ScaleReplay, counted, replay
+from .replay import ScaleReplay, _run, counted, replay, table_files
+from .stages import write_frame
+from .user_changes import sort_user_changes, user_changes
 
 CHANGE_TABLES = ("users", "events", "profiles", "rejected")
 
@@ -39,9 +42,10 @@ class ScaleComparison:
 
         for path in (f"{self.out}/changes/{name}.parquet", f"{self.out}/changes/{name}"):
             try:
-                return pd.read_parquet(path)
+                frame = pd.read_parquet(path)
             except (FileNotFoundError, OSError):
                 continue
+            return sort_user_changes(frame) if name == "users" else frame
         return pd.DataFrame()
 
     def text(self) -> str:
@@ -72,7 +76,8 @@ def compare(source: str, destination: Mapping[str, Any] | None = None, *, out: s
     a = replay(source, destination, out=f"{out}/{labels[0]}", project=project, now=now_ms, **options)
     b = replay(source, destination if destination_b is None else destination_b, out=f"{out}/{labels[1]}",
                project=project if project_b is None else project_b, now=now_ms, **options)
-    return compare_replays(a, b, out=out, labels=labels)
+    return compare_replays(a, b, out=out, labels=labels,
+                           **{k: options[k] for k in ("client", "scheduler", "workers") if k in options})
 
 
 def _dask_frame(out: str, name: str, columns: list[str], ids: tuple[str, ...] = ()) -> Any:
@@ -96,8 +101,13 @@ def _dask_frame(out: str, name: str, columns: list[str], ids: tuple[str, ...] = 
 DEVICE_PATTERN = "^" + re.escape(DEVICE_PREFIX)
 
 
-def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[str, str] = ("a", "b")) -> ScaleComparison:
-    """What differs between two scale replays of the same history (tables under ``out/changes``)."""
+def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[str, str] = ("a", "b"),
+                    client: Any = None, scheduler: str | None = None, workers: int | None = None) -> ScaleComparison:
+    """What differs between two scale replays of the same history (tables under ``out/changes``).
+
+    ``client``, ``scheduler`` and ``workers`` run the per-bucket tasks as in ``replay``.
+    """
+    import dask
     import dask.dataframe as dd
     import fsspec
     import pandas as pd
@@ -109,26 +119,12 @@ def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[s
         fs.rm(path, recursive=True)
     fs.makedirs(path, exist_ok=True)
 
-    # users: ids grouped differently
-    id_columns = ["distinct_id", "canonical"]
-    ids = _dask_frame(a.out, "identities", id_columns, ("distinct_id", "canonical")).merge(
-        _dask_frame(b.out, "identities", id_columns, ("distinct_id", "canonical")), on="distinct_id", how="inner",
-        suffixes=("_a", "_b"))
-    split = ids.groupby("canonical_a")["canonical_b"].nunique()
-    join = ids.groupby("canonical_b")["canonical_a"].nunique()
-    split_users = split[split > 1].compute()
-    join_users = join[join > 1].compute()
-    pairs = ids[["canonical_a", "canonical_b"]].drop_duplicates().compute()
-    rows = []
-    for user in split_users.index:
-        into = sorted(pairs.loc[pairs["canonical_a"] == user, "canonical_b"])
-        rows.append({"change": "split", "user": user, "becomes": json.dumps(into[:50]), "count": len(into)})
-    for user in join_users.index:
-        parts = sorted(pairs.loc[pairs["canonical_b"] == user, "canonical_a"])
-        rows.append({"change": "join", "user": user, "becomes": json.dumps(parts[:50]), "count": len(parts)})
-    users = pd.DataFrame(rows, columns=["change", "user", "becomes", "count"]).sort_values(
-        ["change", "count", "user"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
-    users.to_parquet(f"{changes}/users.parquet", index=False)
+    # users: ids grouped differently (a shuffle per hash bucket: see user_changes)
+    def run(function: Any, arguments: list[tuple[Any, ...]]) -> list[Any]:
+        task = dask.delayed(function, pure=False)
+        return _run([task(*args) for args in arguments], client, scheduler, workers, lambda n: None)
+
+    users = user_changes(a.out, b.out, changes, run)
 
     # events: matched by the RudderStack event they came from and their name
     key = ["source", "event"]
@@ -160,8 +156,14 @@ def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[s
     meta = pd.DataFrame({c: pd.Series(dtype="string") for c in PROFILE_CHANGE_COLUMNS})
     pm.map_partitions(_profile_diffs, meta=meta).to_parquet(
         f"{changes}/profiles", write_index=False, schema={c: pa.string() for c in PROFILE_CHANGE_COLUMNS})
-    pc = pd.read_parquet(f"{changes}/profiles")
-    by_property = pc.groupby("property").size().sort_values(ascending=False).head(10)
+    # counted a file at a time: a profile is one row of the join, so all its changes sit in one file
+    changed_profiles = property_changes = 0
+    by_property: Counter[str] = Counter()
+    for path in table_files(changes, "profiles"):
+        part = pd.read_parquet(path, columns=["distinct_id", "property"])
+        changed_profiles += int(part["distinct_id"].nunique())
+        property_changes += len(part)
+        by_property.update(part["property"].dropna())
 
     # rejections
     rkey = ["source", "outcome"]  # a record refused on both sides, for another reason, is not newly rejected
@@ -173,34 +175,57 @@ def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[s
                                                     field=lambda f: f["field_b"], message=lambda f: f["message_b"])
     gone = rm[rm["_merge"] == "left_only"].assign(change=lambda f: "no longer " + f["outcome"],
                                                   field=lambda f: f["field_a"], message=lambda f: f["message_a"])
-    rejected = dd.concat([newly, gone])[["change", "source", "outcome", "field", "message"]].compute()
-    rejected.to_parquet(f"{changes}/rejected.parquet", index=False)
-    newly_rej = rejected[rejected["change"].str.startswith("newly")]
-    reasons = newly_rej.groupby("message").size().sort_values(ascending=False).head(5)
+    write = dask.delayed(_write_rejected_part, pure=False)
+    parts = dd.concat([newly, gone])[REJECTED_CHANGE_COLUMNS].to_delayed()
+    _run([write(part, f"{changes}/rejected/part-{n:05d}.parquet") for n, part in enumerate(parts)], client,
+         scheduler, workers, lambda n: None)
+    by_change: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for path in table_files(changes, "rejected"):
+        part = pd.read_parquet(path, columns=["change", "message"])
+        by_change.update(part["change"])
+        reasons.update(part.loc[part["change"].str.startswith("newly"), "message"].fillna(""))
 
     summary = {
         "labels": list(labels),
         "a": {k: a.summary.get(k) for k in ("project", "events", "users", "profiles", "rejected", "dropped")},
         "b": {k: b.summary.get(k) for k in ("project", "events", "users", "profiles", "rejected", "dropped")},
-        "users_split": len(split_users),
-        "users_joined": len(join_users),
+        "users_split": users["split"],
+        "users_joined": users["join"],
         "events_matched": counts["matched"],
         "events_moved": counts["moved"],
         "events_only_a": counts["only_a"],
         "events_only_b": counts["only_b"],
-        "profiles_changed": int(pc["distinct_id"].nunique()) if len(pc) else 0,
-        "profile_property_changes": int(len(pc)),
-        "top_changed_properties": {str(k): int(v) for k, v in by_property.items()},
-        "newly_rejected": int(rejected["change"].isin(["newly rejected", "newly transform error",
-                                                       "newly request failed"]).sum()),
-        "no_longer_rejected": int(rejected["change"].isin(["no longer rejected", "no longer transform error",
-                                                           "no longer request failed"]).sum()),
-        "newly_dropped": int((rejected["change"] == "newly dropped").sum()),
-        "top_new_rejections": {str(k): int(v) for k, v in reasons.items()},
+        "profiles_changed": changed_profiles,
+        "profile_property_changes": property_changes,
+        "top_changed_properties": {str(k): int(v) for k, v in _top(by_property, 10)},
+        "newly_rejected": sum(by_change[f"newly {o}"] for o in ("rejected", "transform error", "request failed")),
+        "no_longer_rejected": sum(by_change[f"no longer {o}"] for o in ("rejected", "transform error",
+                                                                       "request failed")),
+        "newly_dropped": by_change["newly dropped"],
+        "top_new_rejections": {str(k): int(v) for k, v in _top(reasons, 5)},
     }
     with fsspec.open(f"{out}/comparison.json", "w") as handle:
         json.dump(summary, handle, indent=2, default=str)
     return ScaleComparison(out, a, b, summary)
+
+
+REJECTED_CHANGE_COLUMNS = ["change", "source", "outcome", "field", "message"]
+
+
+def _write_rejected_part(frame: Any, path: str) -> None:
+    """One partition of ``changes/rejected``, typed so that every part (empty or not) reads back as one table."""
+    import pyarrow as pa
+
+    schema = pa.schema([(c, pa.int64() if c == "source" else pa.string()) for c in REJECTED_CHANGE_COLUMNS])
+    frame = frame.astype({"source": "int64"})
+    write_frame(frame.astype({c: object for c in REJECTED_CHANGE_COLUMNS if c != "source"}).where(
+        frame.notna(), None), path, schema=schema)
+
+
+def _top(counts: Counter[str], n: int) -> list[tuple[str, int]]:
+    """The ``n`` largest counts, largest first, ties by name (a stable answer across runs and bucket counts)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
 def _profile_diffs(frame: Any) -> Any:

@@ -53,15 +53,21 @@ class ScaleReplay:
         return f"ScaleReplay({self.out!r}: {self.summary.get('events_read', 0)} events read)"
 
 
-def load_table(out: str, name: str) -> Any:
-    """An output table as pandas, in a stable order."""
+def table_files(out: str, name: str) -> list[str]:
+    """The Parquet files of one output table, in name order, as paths or URLs pandas can read."""
     import fsspec
-    import pandas as pd
 
     fs, _, (folder,) = fsspec.get_fs_token_paths(f"{out}/{name}")
     paths = sorted(p for p in fs.find(folder) if p.endswith(".parquet")) if fs.exists(folder) else []
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    frames = [pd.read_parquet(p if protocol in ("file", "local") else f"{protocol}://{p}") for p in paths]
+    return [p if protocol in ("file", "local") else f"{protocol}://{p}" for p in paths]
+
+
+def load_table(out: str, name: str) -> Any:
+    """An output table as pandas, in a stable order."""
+    import pandas as pd
+
+    frames = [pd.read_parquet(p) for p in table_files(out, name)]
     frames = [f for f in frames if len(f)]
     if not frames:
         from .tables import COLUMNS

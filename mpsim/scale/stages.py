@@ -65,14 +65,14 @@ def bucket_of(text: str, buckets: int) -> int:
     return zlib.crc32(text.encode("utf-8", "surrogatepass")) % buckets
 
 
-def write_frame(frame: Any, path: str) -> None:
-    """Write a pandas frame as Parquet (folders made as needed, local or fsspec URL)."""
+def write_frame(frame: Any, path: str, schema: Any = None) -> None:
+    """Write a pandas frame as Parquet (folders made as needed, local or fsspec URL), with a pyarrow ``schema`` if given."""
     import fsspec
 
     fs, _, (target,) = fsspec.get_fs_token_paths(path)
     fs.makedirs(os.path.dirname(target), exist_ok=True)
     with fs.open(target, "wb") as handle:
-        frame.to_parquet(handle, index=False)
+        frame.to_parquet(handle, index=False, schema=schema)
 
 
 def read_frames(paths: Iterable[str], columns: list[str] | None = None) -> Any:
@@ -352,7 +352,7 @@ def write_canonical(clustered: Iterable[tuple[str, str, int]], work: str, bucket
         if frame.empty:
             break
         frame["bucket"] = [bucket_of(s, buckets) for s in frame["distinct_id"]]
-        _scatter(frame, f"{work}/shuffle/canonical", chunk)
+        scatter(frame, f"{work}/shuffle/canonical", chunk)
 
 
 # --------------------------------------------------------------------------- stage 3
@@ -433,22 +433,22 @@ def finish_piece(number: int, work: str, out: str, seq_offset: int, gen_offset: 
             "bucket": bucket_of(row.distinct_id, buckets),
         })
     frame = pd.DataFrame(stored, columns=STORED_COLUMNS)
-    _scatter(frame, f"{work}/shuffle/events", number)
+    scatter(frame, f"{work}/shuffle/events", number)
 
     profiles["seq"] = profiles["lseq"] + seq_offset
     engage = profiles[profiles["kind"] == "engage"].merge(keys, on="lseq", how="left", suffixes=("", "_resolved"))
     seen += list(engage["key"])
     engage = engage.assign(profile=engage["key_resolved"])
     engage["bucket"] = [bucket_of(k, buckets) for k in engage["profile"]]
-    _scatter(engage.drop(columns=["key_resolved"]), f"{work}/shuffle/engage", number)
+    scatter(engage.drop(columns=["key_resolved"]), f"{work}/shuffle/engage", number)
     groups = profiles[profiles["kind"] == "groups"].copy()
     groups["bucket"] = [bucket_of(f"{k}\x00{g}", buckets) for k, g in zip(groups["key"], groups["group_id"], strict=True)]
-    _scatter(groups, f"{work}/shuffle/groups", number)
+    scatter(groups, f"{work}/shuffle/groups", number)
 
     ids = pd.DataFrame({"distinct_id": pd.unique(pd.Series([s for s in seen if isinstance(s, str) and s],
                                                            dtype=object))})
     ids["bucket"] = [bucket_of(s, buckets) for s in ids["distinct_id"]]
-    _scatter(ids, f"{work}/shuffle/seen", number)
+    scatter(ids, f"{work}/shuffle/seen", number)
     write_frame(pd.DataFrame(rejected, columns=REJECTED_COLUMNS), f"{out}/rejected/identity-{tag}")
     if refusals:
         write_frame(pd.DataFrame(refusals, columns=REFUSAL_COLUMNS), f"{out}/refused_merges/{tag}")
@@ -460,14 +460,14 @@ STORED_COLUMNS = ["seq", "source", "request", "record", "event", "stored_distinc
 REFUSAL_COLUMNS = ["seq", "kind", "ids", "reason", "description"]
 
 
-def _scatter(frame: Any, folder: str, number: int) -> None:
+def scatter(frame: Any, folder: str, number: int) -> None:
     """Send each row to its bucket: one file per (bucket, piece) that has rows."""
     for bucket, part in frame.groupby("bucket", sort=True):
         write_frame(part.drop(columns=["bucket"]), f"{folder}/b{int(bucket):05d}/p{number:06d}.parquet")
 
 
 # --------------------------------------------------------------------------- stage 4
-def _bucket_files(work: str, kind: str, bucket: int) -> list[str]:
+def bucket_files(work: str, kind: str, bucket: int) -> list[str]:
     import fsspec
 
     fs, _, (folder,) = fsspec.get_fs_token_paths(f"{work}/shuffle/{kind}/b{bucket:05d}")
@@ -487,10 +487,10 @@ def reduce_bucket(bucket: int, work: str, out: str) -> dict[str, int]:
 
     tag = f"part-{bucket:05d}.parquet"
     counts = {"stored": 0, "events": 0, "profiles": 0, "visible_profiles": 0, "groups": 0, "ids": 0, "users": 0}
-    canonical = read_frames(_bucket_files(work, "canonical", bucket))
+    canonical = read_frames(bucket_files(work, "canonical", bucket))
     if canonical is None:
         canonical = pd.DataFrame({c: pd.Series(dtype=object) for c in CANONICAL_COLUMNS})
-    events = read_frames(_bucket_files(work, "events", bucket))
+    events = read_frames(bucket_files(work, "events", bucket))
     if events is not None:
         events = events.merge(canonical[["distinct_id", "canonical"]].rename(
             columns={"distinct_id": "stored_distinct_id"}), on="stored_distinct_id", how="left")
@@ -511,7 +511,7 @@ def reduce_bucket(bucket: int, work: str, out: str) -> dict[str, int]:
 
     rejected: list[dict[str, Any]] = []
     store: dict[Any, Profile] = {}
-    engage = read_frames(_bucket_files(work, "engage", bucket))
+    engage = read_frames(bucket_files(work, "engage", bucket))
     if engage is not None:
         for row in engage.sort_values("seq", kind="stable").itertuples(index=False):
             try:
@@ -531,7 +531,7 @@ def reduce_bucket(bucket: int, work: str, out: str) -> dict[str, int]:
     write_frame(profiles, f"{out}/profiles/{tag}")
 
     group_store: dict[Any, Profile] = {}
-    groups = read_frames(_bucket_files(work, "groups", bucket))
+    groups = read_frames(bucket_files(work, "groups", bucket))
     if groups is not None:
         for row in groups.sort_values("seq", kind="stable").itertuples(index=False):
             try:
@@ -549,7 +549,7 @@ def reduce_bucket(bucket: int, work: str, out: str) -> dict[str, int]:
     counts["groups"] = len(group_table)
     write_frame(group_table, f"{out}/groups/{tag}")
 
-    seen = read_frames(_bucket_files(work, "seen", bucket))
+    seen = read_frames(bucket_files(work, "seen", bucket))
     ids = pd.DataFrame({"distinct_id": pd.unique(seen["distinct_id"]) if seen is not None else []}, dtype=object)
     ids = ids.merge(canonical, on="distinct_id", how="left")
     ids["canonical"] = ids["canonical"].where(ids["canonical"].notna(), ids["distinct_id"])

@@ -168,3 +168,41 @@ def test_compare_of_replays_cut_into_many_buckets_equals_one_bucket(tmp_path):
     a = one.frame("profiles").sort_values(order).reset_index(drop=True)
     b = many.frame("profiles").sort_values(order).reset_index(drop=True)
     assert a.equals(b)
+
+
+def test_users_that_split_or_join_per_bucket_equal_one_table_of_every_id(tmp_path, monkeypatch):
+    # compare collected every id's (canonical a, canonical b) pair in one process; it is now a shuffle by
+    # hash bucket: with many small buckets it must find exactly what the whole table shows
+    import pandas as pd
+
+    from mpsim.scale import user_changes
+    from mpsim.scale.replay import load_table
+
+    monkeypatch.setattr(user_changes, "IDS_PER_BUCKET", 40)
+    source = str(tmp_path / "h")
+    generate(source, 4000, seed=8, days=1)
+    result = compare(source, {"token": "T"}, destination_b={"token": "T", "identityMergeApi": "simplified"},
+                     project={"token": "T", "identity_merge": "original"},
+                     project_b={"token": "T", "identity_merge": "simplified"}, out=str(tmp_path / "cmp"), now=NOW,
+                     scheduler="threads")
+    strip = user_changes.strip_device
+    sides = []
+    for side in (result.a, result.b):
+        ids = load_table(side.out, "identities")
+        sides.append(pd.DataFrame({"distinct_id": strip(ids["distinct_id"]), "canonical": strip(ids["canonical"])}))
+    pairs = sides[0].merge(sides[1], on="distinct_id", suffixes=("_a", "_b"))[["canonical_a", "canonical_b"]]
+    pairs = pairs.drop_duplicates()
+    rows = []
+    for change, side, other in (("split", "a", "b"), ("join", "b", "a")):
+        for user, group in pairs.groupby(f"canonical_{side}")[f"canonical_{other}"]:
+            if len(group) > 1:
+                rows.append({"change": change, "user": user, "becomes": json.dumps(sorted(group)[:50]),
+                             "count": len(group)})
+    want = user_changes.sort_user_changes(pd.DataFrame(rows))
+    got = result.frame("users")
+    assert len(list((tmp_path / "cmp" / "changes" / "users").glob("part-*.parquet"))) > 5
+    assert set(want["change"]) == {"split", "join"}
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert (result.summary["users_split"], result.summary["users_joined"]) == \
+        ((want["change"] == "split").sum(), (want["change"] == "join").sum())
+    assert not (tmp_path / "cmp" / "changes" / "_work").exists()
