@@ -66,7 +66,7 @@ def _tree_rss(root: int, descend: bool = True) -> tuple[int, int]:
     return total, biggest
 
 
-def run(size: int, folder: Path, workers: int) -> dict:
+def run(size: int, folder: Path, workers: int, identity_cache: int | None = None) -> dict:
     history = folder / f"history-{size}"
     if not (history / "rudder-logs").exists():
         t = time.perf_counter()
@@ -83,6 +83,8 @@ def run(size: int, folder: Path, workers: int) -> dict:
     command = [sys.executable, "-m", "mpsim.cli", "scale", "replay", str(history), "--config",
                str(folder / "config.json"), "--project", str(folder / "project.json"), "--now", end, "--out", str(out),
                "--workers", str(workers), "--quiet"]
+    if identity_cache is not None:  # 0: the identity state in memory, as before it was spilled
+        command += ["--identity-cache", str(identity_cache)]
     cpu_before = _children_cpu()
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -102,7 +104,7 @@ def run(size: int, folder: Path, workers: int) -> dict:
     if child.returncode:
         raise SystemExit(f"replay of {size:,} events failed ({child.returncode})")
     summary = json.loads((out / "summary.json").read_text())
-    return {"events": size, "workers": workers, "seconds": round(seconds, 1), "events_per_s": round(size / seconds),
+    return {"events": size, "workers": workers, "identity_cache": identity_cache, "seconds": round(seconds, 1), "events_per_s": round(size / seconds),
             "cpu_s": round(cpu, 1), "events_per_cpu_s": round(size / cpu) if cpu else None,
             "peak_tree_mb": round(peak_total / 2**20), "peak_process_mb": round(peak_one / 2**20),
             "peak_driver_mb": round(peak_driver / 2**20),
@@ -197,6 +199,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--dir", default="/tmp/mpsim-scale-bench")
     parser.add_argument("--json", help="merge the results into this JSON file (one row per size)")
+    parser.add_argument("--identity-cache", type=int, help="replay's --identity-cache (0: identity state in memory)")
     parser.add_argument("--identity-pass", action="store_true",
                         help="time stage 2 alone (in-memory engine vs disk store) on each size's prepared pieces")
     parser.add_argument("--prepare-only", action="store_true", help="only prepare each size's pieces (stage 1)")
@@ -224,7 +227,7 @@ def main() -> None:
         if args.json:
             _merge_json(Path(args.json), [{"kind": "identity_pass", **r} for r in rows])
         return
-    rows = [run(size, folder, args.workers) for size in args.sizes]
+    rows = [run(size, folder, args.workers, args.identity_cache) for size in args.sizes]
     print(f"{'events':>12} {'seconds':>8} {'events/s':>9} {'CPU s':>8} {'ev/CPU s':>9} {'peak tree MB':>13} "
           f"{'peak proc MB':>13} {'driver MB':>10} {'load':>5} stages (s)")
     for r in rows:
@@ -242,7 +245,8 @@ def main() -> None:
 def _merge_json(path: Path, rows: list[dict]) -> None:
     """Merge rows into a JSON list: a new row replaces the old one of the same kind, size, store and cache."""
     def key(row: dict) -> tuple:
-        return row.get("kind", "replay"), row["events"], row.get("store"), row.get("cache")
+        return (row.get("kind", "replay"), row["events"], row.get("store"), row.get("cache"),
+                row.get("identity_cache"))
 
     old = json.loads(path.read_text()) if path.exists() else []
     fresh = {key(r) for r in rows}

@@ -29,7 +29,7 @@ from ..mixpanel.identity import OriginalIdentity, SimplifiedIdentity, _Cluster
 from ..mixpanel.state import State
 
 #: entries each container keeps in memory; the rest is on disk (about 200 bytes per cached entry)
-DEFAULT_CACHE = 20_000
+DEFAULT_CACHE = 5_000
 #: SQLite's own page cache for the whole file, in KiB (a negative ``cache_size`` is KiB)
 PAGE_CACHE_KIB = 16 * 1024
 
@@ -326,9 +326,7 @@ class ClusterStore(MutableMapping[str, _Cluster]):
         self._members.put(member, canonical)
 
     def __delitem__(self, member: str) -> None:
-        if self._members.get(member) is _ABSENT:
-            raise KeyError(member)
-        self._members.put(member, _ABSENT)
+        raise TypeError("an id never leaves its cluster in OriginalIdentity, so ClusterStore has no deletion")
 
     def __iter__(self) -> Iterator[str]:
         return (member for member, _ in self._members.rows())
@@ -336,9 +334,13 @@ class ClusterStore(MutableMapping[str, _Cluster]):
     def __len__(self) -> int:
         return len(self._members)
 
-    def items(self) -> Any:  # streamed, members of one cluster together, so each cluster is read once
-        self._clusters.flush()
-        return ((member, self._cluster(canonical)) for member, canonical in self._members.rows(by_value=True))
+    def items(self) -> Any:  # streamed, not a view: the engine only iterates it
+        """Every (member, cluster), streamed cluster by cluster from the clusters' own table (no sort)."""
+        self._members.flush()
+        for canonical, stored in self._clusters.rows():
+            cluster = self._alive.get(canonical) or stored
+            for member in cluster.ids:
+                yield member, cluster
 
     def values(self) -> Any:
         return (cluster for _, cluster in self.items())
@@ -363,6 +365,13 @@ class IdentityState:
     def clustered(self) -> Iterator[tuple[str, str, int]]:
         """``(id, canonical, cluster size)`` for every id in a merged cluster: the engine's own ``clustered``."""
         return self.engine.clustered()
+
+    def clustered_by_bucket(self, bucket: Callable[[str], int]) -> Iterator[tuple[int, list[tuple[str, str, int]]]]:
+        """``clustered`` rows grouped by ``bucket(id)``, one bucket at a time, in bucket order."""
+        groups: dict[int, list[tuple[str, str, int]]] = {}
+        for row in self.clustered():
+            groups.setdefault(bucket(row[0]), []).append(row)
+        yield from sorted(groups.items())
 
     def close(self) -> None:
         """Nothing to release in memory."""
@@ -417,6 +426,33 @@ class IdentitySpill(IdentityState):
             last = user
         if chunk:
             yield from SimplifiedIdentity(devices=chunk).clustered()
+
+    def clustered_by_bucket(self, bucket: Callable[[str], int]) -> Iterator[tuple[int, list[tuple[str, str, int]]]]:
+        """``clustered`` rows grouped by ``bucket(id)``, one bucket at a time: sorted on disk, not in memory."""
+        db = self.file.db()
+        # keyed by (bucket, id): the b-tree keeps them in bucket order, so reading them back needs no sort
+        db.execute("CREATE TABLE clustered_rows (b INTEGER, id BLOB, canonical BLOB, size INTEGER, "
+                   "PRIMARY KEY (b, id)) WITHOUT ROWID")
+        insert = "INSERT INTO clustered_rows VALUES (?, ?, ?, ?)"
+        batch: list[tuple[int, bytes, bytes, int]] = []
+        for distinct_id, canonical, size in self.clustered():
+            batch.append((bucket(distinct_id), _text_bytes(distinct_id), _text_bytes(canonical), size))
+            if len(batch) >= self.cache:
+                db.executemany(insert, batch)
+                batch = []
+        db.executemany(insert, batch)
+        rows: list[tuple[str, str, int]] = []
+        current = -1
+        for b, distinct_id, canonical, size in db.execute("SELECT b, id, canonical, size FROM clustered_rows "
+                                                           "ORDER BY b"):
+            if b != current and rows:
+                yield current, rows
+                rows = []
+            current = b
+            rows.append((_bytes_text(distinct_id), _bytes_text(canonical), size))
+        if rows:
+            yield current, rows
+        db.execute("DROP TABLE clustered_rows")
 
     def close(self) -> None:
         self.file.close()

@@ -260,9 +260,6 @@ class IdentityResult:
     refused_links: int = 0
 
 
-#: rows per file when the identity pass spills the id -> canonical table
-CANONICAL_CHUNK = 500_000
-
 
 def identity_pass(state: IdentityState, work: str, out: str, pieces: list[int], offsets: dict[int, int],
                   buckets: int, progress: Any = None) -> IdentityResult:
@@ -327,7 +324,7 @@ def identity_pass(state: IdentityState, work: str, out: str, pieces: list[int], 
         del engine.refusals[:]
         if progress is not None:
             progress(1)
-    write_canonical(state.clustered(), work, buckets)
+    write_canonical(state, work, buckets)
     return result
 
 
@@ -335,24 +332,19 @@ LINK_COLUMNS = ["a", "b", "kind", "ids", "reason", "description"]
 CANONICAL_COLUMNS = ["distinct_id", "canonical", "cluster_size"]
 
 
-def write_canonical(clustered: Iterable[tuple[str, str, int]], work: str, buckets: int) -> None:
+def write_canonical(state: IdentityState, work: str, buckets: int) -> None:
     """The id -> canonical table of every id in a merged cluster, cut into the shuffle's hash buckets.
 
     Bucket ``b`` of events, profiles and identities is keyed by the same hash of the distinct id, so
-    its reduce task joins only its own slice of this table: no task ever holds all of it.
-    Written in chunks of ``CANONICAL_CHUNK`` rows.
+    its reduce task joins only its own slice of this table: no task ever holds all of it. The
+    state hands the rows over a bucket at a time (a spilled state sorts them on disk), so this
+    holds one bucket's rows and writes one file per bucket.
     """
-    import itertools
-
     import pandas as pd
 
-    rows = iter(clustered)
-    for chunk in itertools.count():
-        frame = pd.DataFrame(list(itertools.islice(rows, CANONICAL_CHUNK)), columns=CANONICAL_COLUMNS)
-        if frame.empty:
-            break
-        frame["bucket"] = [bucket_of(s, buckets) for s in frame["distinct_id"]]
-        scatter(frame, f"{work}/shuffle/canonical", chunk)
+    for bucket, rows in state.clustered_by_bucket(lambda distinct_id: bucket_of(distinct_id, buckets)):
+        write_frame(pd.DataFrame(rows, columns=CANONICAL_COLUMNS),
+                    f"{work}/shuffle/canonical/b{bucket:05d}/p000000.parquet")
 
 
 # --------------------------------------------------------------------------- stage 3

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mpsim.errors import MpsimError
 from mpsim.mixpanel.identity import OriginalIdentity, SimplifiedIdentity
-from mpsim.scale.spill import PAIR, ClusterStore, DiskDict, DiskSet, IdentitySpill, SpillFile
+from mpsim.scale.spill import PAIR, ClusterStore, DiskDict, DiskSet, IdentitySpill, IdentityState, SpillFile
 
 KEYS = st.sampled_from(["a", "b", "c", "d", "e", "é", "\ud800", "x\x00y", "", "$device:1"])
 EXAMPLES = settings(max_examples=60, deadline=None)
@@ -84,6 +84,16 @@ def test_a_set_of_pairs_keeps_pairs_apart(cache, pairs):
         assert all(pair in disk for pair in pairs) and ("a\x00", "b") not in disk
 
 
+def assert_same_buckets(spill: IdentitySpill, memory) -> None:
+    """The spill's rows, sorted into buckets on disk, equal the engine's own rows grouped in memory."""
+    def bucket(distinct_id: str) -> int:
+        return len(distinct_id) % 3
+
+    got = [(b, sorted(rows)) for b, rows in spill.clustered_by_bucket(bucket)]
+    want = [(b, sorted(rows)) for b, rows in IdentityState(memory).clustered_by_bucket(bucket)]
+    assert got == want and [b for b, _ in got] == sorted({b for b, _ in got})
+
+
 ANON = [str(uuid.UUID(int=i, version=4)) for i in range(1, 6)]
 IDS = [*ANON, "u1", "u2", "u3", "u4", "not-a-uuid"]
 IDENTITY_OPS = st.lists(st.tuples(st.sampled_from(["identify", "alias", "merge", "profile"]), st.sampled_from(IDS),
@@ -109,6 +119,7 @@ def test_original_id_merge_on_disk_decides_every_merge_like_the_engine_in_memory
             assert [disk.canonical(i) for i in IDS] == [memory.canonical(i) for i in IDS]
         assert disk.refusals == memory.refusals
         assert sorted(spill.clustered()) == sorted(memory.clustered())
+        assert_same_buckets(spill, memory)
         assert set(disk.identified) == memory.identified and set(disk.aliases) == memory.aliases
         # _same_cluster compares clusters with `is`: two lookups of one cluster give one object
         for a in IDS:
@@ -129,6 +140,7 @@ def test_simplified_id_merge_on_disk_links_and_lists_clusters_like_the_engine_in
         assert spill.engine.refusals == memory.refusals
         # clustered() runs on chunks of about `cache` devices holding whole users: same rows
         assert sorted(spill.clustered()) == sorted(memory.clustered())
+        assert_same_buckets(spill, memory)
         assert dict(spill.engine.devices.items()) == memory.devices
 
 
@@ -149,6 +161,9 @@ def test_cluster_store_drops_the_row_of_a_cluster_merged_into_another():
         assert store["b"] is held  # still the same object: _same_cluster's `is` holds across evictions
         with pytest.raises(KeyError):
             store["zz"]
+        with pytest.raises(TypeError, match="never leaves its cluster"):
+            del store["a"]
+        assert sorted((m, c.canonical) for m, c in store.items()) == [(m, store[m].canonical) for m in "abcdef"]
 
 
 def test_bad_keys_values_and_settings_are_refused_with_what_is_wrong(tmp_path):
