@@ -144,6 +144,48 @@ def prepare(size: int, folder: Path, workers: int) -> Path:
     return target
 
 
+def _renamed(value: object, copy: int) -> object:
+    """The id ``value`` in copy ``copy`` of a history: a UUID stays a UUID v4 (still anonymous-looking), others get a suffix."""
+    import hashlib
+    import uuid
+
+    if not isinstance(value, str) or copy == 0:
+        return value
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return f"{value}~{copy}"
+    return str(uuid.UUID(bytes=hashlib.md5(f"{copy}:{value}".encode()).digest(), version=4))
+
+
+def repeat_identities(size: int, folder: Path, workers: int, copies: int) -> Path:
+    """A synthetic identity stream with ``copies`` times the identities of ``history-SIZE``.
+
+    The prepared identity stream of ``SIZE`` is played ``copies`` times, one after another, each copy
+    with its ids renamed (``_renamed``): as if ``copies`` companies like the generated one had sent
+    their histories in turn. Only the identity pass can run on it (there are no events behind it).
+    """
+    import pandas as pd
+
+    source = prepare(size, folder, workers)
+    target = folder / f"prepared-{size}x{copies}"
+    if (target / "pieces.json").exists():
+        return target
+    rows = json.loads((source / "pieces.json").read_text())["pieces"]
+    out_rows = []
+    (target / "work" / "prepared" / "identity").mkdir(parents=True, exist_ok=True)
+    for copy in range(copies):
+        for row in rows:
+            number = copy * len(rows) + row["piece"]
+            stream = pd.read_parquet(source / "work" / "prepared" / "identity" / f"p{row['piece']:06d}.parquet")
+            for column in ("a", "b"):
+                stream[column] = [_renamed(v, copy) for v in stream[column]]
+            stream.to_parquet(target / "work" / "prepared" / "identity" / f"p{number:06d}.parquet", index=False)
+            out_rows.append({**row, "piece": number})
+    (target / "pieces.json").write_text(json.dumps({"copies": copies, "of": size, "pieces": out_rows}))
+    return target
+
+
 def identity_child(prepared: Path, store: str, cache: int) -> dict:
     """The identity pass over prepared pieces, in this (fresh) process: its time and this process's peak RSS.
 
@@ -182,14 +224,14 @@ def identity_child(prepared: Path, store: str, cache: int) -> dict:
                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
-def identity_bench(size: int, folder: Path, workers: int, cache: int) -> list[dict]:
+def identity_bench(size: int, folder: Path, workers: int, cache: int, copies: int = 1) -> list[dict]:
     """Prepare ``size`` once, then time the identity pass with each store, each in a fresh process."""
-    prepared = prepare(size, folder, workers)
+    prepared = prepare(size, folder, workers) if copies == 1 else repeat_identities(size, folder, workers, copies)
     rows = []
     for store in ("memory", "disk"):
         out = subprocess.run([sys.executable, __file__, "--identity-child", str(prepared), store, str(cache)],
                              capture_output=True, text=True, check=True).stdout
-        rows.append({"events": size, **json.loads(out.splitlines()[-1])})
+        rows.append({"events": size * copies, "copies": copies, **json.loads(out.splitlines()[-1])})
     return rows
 
 
@@ -202,6 +244,8 @@ def main() -> None:
     parser.add_argument("--identity-cache", type=int, help="replay's --identity-cache (0: identity state in memory)")
     parser.add_argument("--identity-pass", action="store_true",
                         help="time stage 2 alone (in-memory engine vs disk store) on each size's prepared pieces")
+    parser.add_argument("--copies", type=int, default=1, help="with --identity-pass: play each size's identity "
+                        "stream this many times, ids renamed per copy (a synthetic history with that many times the ids)")
     parser.add_argument("--prepare-only", action="store_true", help="only prepare each size's pieces (stage 1)")
     parser.add_argument("--cache", type=int, default=None, help="entries per disk container (default: replay's)")
     parser.add_argument("--identity-child", nargs=3, metavar=("PREPARED", "STORE", "CACHE"), help=argparse.SUPPRESS)
@@ -219,7 +263,8 @@ def main() -> None:
     if args.identity_pass:
         from mpsim.scale.spill import DEFAULT_CACHE
 
-        rows = [r for size in args.sizes for r in identity_bench(size, folder, args.workers, args.cache or DEFAULT_CACHE)]
+        rows = [r for size in args.sizes for r in identity_bench(size, folder, args.workers, args.cache or DEFAULT_CACHE,
+                                                                 args.copies)]
         print(f"{'events':>12} {'store':>7} {'records':>9} {'seconds':>8} {'records/s':>10} {'peak RSS MB':>12}")
         for r in rows:
             print(f"{r['events']:>12,} {r['store']:>7} {r['records']:>9,} {r['seconds']:>8} "
