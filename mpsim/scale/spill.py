@@ -2,8 +2,9 @@
 
 Why: the identity pass (``stages.identity_pass``) runs the simulator's own identity engine
 (``mpsim.mixpanel.identity``) over a whole history's identity stream in one process. With the
-engine's plain dicts and sets, that process grows with the history's distinct ids (about 390 bytes
-each), so a history with 50M ids needs a 20 GB driver. The containers here have the interface the
+engine's plain dicts and sets, that process grows with the history's distinct ids (about 270-300
+bytes each, measured by ``benchmarks/scale_bench.py --identity-pass``), so a history with 50M ids
+needs a driver of about 15 GB. The containers here have the interface the
 engine uses (``get``, ``in``, item assignment, ``add``, ``discard``, ``items``, ``&``), so the
 engine — the one set of identity rules, shared with ``Simulator`` — runs unchanged while its state
 lives in a temporary SQLite file and memory holds only ``cache`` recently used entries per container.
