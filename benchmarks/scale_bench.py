@@ -191,7 +191,9 @@ def identity_child(prepared: Path, store: str, cache: int) -> dict:
 
     ``store`` is ``memory`` (the engine's plain dicts and sets, as before spilling) or ``disk``
     (``mpsim.scale.spill``, ``cache`` entries per container). Peak RSS is the kernel's high-water
-    mark for the process (``ru_maxrss``), imports included.
+    mark for this process's memory (``VmHWM``), imports included. (Not ``ru_maxrss``: Linux carries
+    that over ``exec`` from the forked copy of the parent, so a child of a big parent reports the
+    parent's size.)
     """
     import shutil
     import tempfile
@@ -207,7 +209,7 @@ def identity_child(prepared: Path, store: str, cache: int) -> dict:
     run = Path(tempfile.mkdtemp(prefix=f"identity-{store}-", dir=prepared))
     (run / "work").mkdir()
     (run / "work" / "prepared").symlink_to(prepared / "work" / "prepared")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _peak_rss()
     started = time.perf_counter()
     try:
         mode = PROJECT["identity_merge"]
@@ -220,8 +222,15 @@ def identity_child(prepared: Path, store: str, cache: int) -> dict:
         shutil.rmtree(run)
     return {"store": store, "cache": cache if store == "disk" else None, "seconds": round(seconds, 2),
             "records": result.identity_events + result.profile_records, "buckets": buckets,
-            "peak_rss_before_mb": round(before / 1024), "peak_rss_mb": round(
-                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+            "peak_rss_before_mb": round(before / 2**20), "peak_rss_mb": round(_peak_rss() / 2**20)}
+
+
+def _peak_rss() -> int:
+    """This process's peak resident bytes so far (``VmHWM`` in /proc/self/status)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise SystemExit("no VmHWM in /proc/self/status: the identity-pass bench needs Linux")
 
 
 def identity_bench(size: int, folder: Path, workers: int, cache: int, copies: int = 1) -> list[dict]:
