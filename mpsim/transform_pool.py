@@ -67,7 +67,7 @@ def can_fork() -> bool:
 #: the share of requests a worker reads ahead: reading costs a worker more than it saves the replaying
 #: process (the reading is pickled both ways), so one worker reading everything becomes the slower of the
 #: two; this share balances one worker and the replaying process (``benchmarks/simulator_bench.py --read-share``)
-READ_SHARE = 1.0
+READ_SHARE = 0.55
 _share_credit = 0.0
 
 #: what a worker writes where a generated ``$insert_id`` goes; the replaying process numbers it when committing
@@ -81,6 +81,21 @@ def _pending_insert_id() -> str:
     return PENDING_INSERT_ID
 
 
+#: bytes a pipe between this process and a worker holds (Linux's default is 64 KB): a chunk's events or
+#: results fit whole, so neither side waits for the other to read while it has work to do
+PIPE_BYTES = 1 << 20
+
+
+def _widen(connection: Any) -> None:
+    """Give a pipe ``PIPE_BYTES`` of buffer where Linux allows it (up to ``/proc/sys/fs/pipe-max-size``)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(connection.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except (ImportError, OSError, ValueError):
+        pass  # a smaller buffer only costs waiting
+
+
 def _start_worker(destination: Any, now: Any, sim: Simulator | None = None) -> None:
     global _destination, _now, _sim
     _destination, _now, _sim = destination, now, sim
@@ -88,7 +103,7 @@ def _start_worker(destination: Any, now: Any, sim: Simulator | None = None) -> N
         sim.new_insert_id = _pending_insert_id  # type: ignore[method-assign]
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the replaying process: it stops the worker
     gc.freeze()  # what the worker inherited is never garbage: the collector need not scan it
-    gc.enable()
+    gc.disable()  # a chunk's objects die with it (reference counts): cycles are collected after each chunk
 
 
 def read_ahead(head: WireRequest, body: bytes) -> Reading | None:
@@ -160,6 +175,8 @@ class TransformPool:
         for _ in range(workers):
             inbox_read, inbox = context.Pipe(duplex=False)
             outbox, outbox_write = context.Pipe(duplex=False)
+            _widen(inbox)
+            _widen(outbox)
             process = context.Process(target=_serve, args=(inbox_read, outbox_write, destination, now, sim), daemon=True,
                                       name="mpsim-transform")
             process.start()
@@ -268,3 +285,4 @@ def _serve(inbox: Any, outbox: Any, destination: Any, now: Any, sim: Simulator |
     threading.Thread(target=read, daemon=True).start()
     while data := arrived.get():
         outbox.send_bytes(pickle.dumps(transform_chunk(pickle.loads(data)), protocol=pickle.HIGHEST_PROTOCOL))
+        gc.collect(1)  # the young generations: what is left of the chunk (little: its results have been sent)
