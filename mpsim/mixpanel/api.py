@@ -320,7 +320,13 @@ def preflight(request: WireRequest) -> Reply:
     return Reply(204, "", "text/plain", headers)
 
 
-def route(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult]) -> Reply:
+def route(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult], *,
+          store: bool = True) -> Reply:
+    """Answer one request (``Simulator.handle`` holds the lock, logs it and keeps ``results``).
+
+    ``store=False`` reads the request and answers as if every prepared record had been stored, storing
+    nothing: ``mpsim.scale`` prepares a whole history that way and commits it later, in order.
+    """
     if request.endpoint not in ENDPOINTS:
         return Reply.of_json(404, {"error": f"unknown endpoint {request.path!r}; Mixpanel ingests on /track, "
                                             "/import, /engage and /groups", "status": 0})
@@ -332,4 +338,10 @@ def route(sim: Simulator, request: WireRequest, received: int, results: list[Rec
     reading = request.reading
     if reading is None or reading.received != received or reading.key != sim.reading_key():
         reading = read(sim, request, received)  # not read ahead, or read under settings that have changed since
-    return reading if isinstance(reading, Reply) else commit(sim, reading, results)
+    if isinstance(reading, Reply):
+        return reading
+    if not store:
+        results += [item if isinstance(item, RecordResult) else RecordResult(item.index, True, stored=True)
+                    for item in reading.items]
+        return ENDPOINTS[reading.endpoint][1](reading.params, results)
+    return commit(sim, reading, results)
