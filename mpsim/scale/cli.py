@@ -8,11 +8,13 @@ from typing import Any
 
 from .._files import read_json
 from ..errors import MpsimError
+from .spill import DEFAULT_CACHE
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {"scheduler": args.scheduler, "workers": args.workers, "progress": not args.quiet,
-            "lines_per_piece": args.lines_per_piece}
+            "lines_per_piece": args.lines_per_piece,
+            "identity_cache": None if args.identity_cache == 0 else args.identity_cache, "spill_dir": args.spill_dir}
 
 
 def _json_file(path: str | None, what: str) -> Any:
@@ -83,6 +85,10 @@ def add_scale_parser(sub: Any) -> None:
         p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
         p.add_argument("--lines-per-piece", type=int, help="cut files into pieces of this many events")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--identity-cache", type=int, default=DEFAULT_CACHE, metavar="N",
+                       help="identity pass: entries per container kept in memory, the rest on disk (default "
+                       f"{DEFAULT_CACHE:,}; 0 keeps everything in memory)")
+        p.add_argument("--spill-dir", help="identity pass: local folder for its state on disk (default: temp folder)")
 
     p = commands.add_parser("replay", help="replay a history into Mixpanel's state as Parquet tables")
     common(p)

@@ -8,16 +8,16 @@ that leads with the answer. The joins run on Dask over the two replays' tables.
 from __future__ import annotations
 
 import json
-import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MpsimError
-from ..mixpanel.identity import DEVICE_PREFIX
 from ..wording import plural
 from . import _deps
-from .replay import ScaleReplay, counted, replay
+from .changes import sort_user_changes, table_changes
+from .replay import ScaleReplay, _run, counted, replay
 
 CHANGE_TABLES = ("users", "events", "profiles", "rejected")
 
@@ -39,9 +39,10 @@ class ScaleComparison:
 
         for path in (f"{self.out}/changes/{name}.parquet", f"{self.out}/changes/{name}"):
             try:
-                return pd.read_parquet(path)
+                frame = pd.read_parquet(path)
             except (FileNotFoundError, OSError):
                 continue
+            return sort_user_changes(frame) if name == "users" else frame
         return pd.DataFrame()
 
     def text(self) -> str:
@@ -72,36 +73,19 @@ def compare(source: str, destination: Mapping[str, Any] | None = None, *, out: s
     a = replay(source, destination, out=f"{out}/{labels[0]}", project=project, now=now_ms, **options)
     b = replay(source, destination if destination_b is None else destination_b, out=f"{out}/{labels[1]}",
                project=project if project_b is None else project_b, now=now_ms, **options)
-    return compare_replays(a, b, out=out, labels=labels)
+    return compare_replays(a, b, out=out, labels=labels,
+                           **{k: options[k] for k in ("client", "scheduler", "workers") if k in options})
 
 
-def _dask_frame(out: str, name: str, columns: list[str], ids: tuple[str, ...] = ()) -> Any:
-    """A replay table on Dask, with the id columns ``ids`` compared without Simplified's ``$device:`` prefix.
+def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[str, str] = ("a", "b"),
+                    client: Any = None, scheduler: str | None = None, workers: int | None = None) -> ScaleComparison:
+    """What differs between two scale replays of the same history (tables under ``out/changes``).
 
-    An anonymous device is ``X`` in an Original project and ``$device:X`` in a Simplified one: the
-    same person, so comparisons look at ``X`` on both sides.
+    Each table is joined per hash bucket in parallel tasks (``changes``), so no process holds a
+    whole table; ``client``, ``scheduler`` and ``workers`` run them as in ``replay``.
     """
-    import dask.dataframe as dd
-    import pandas as pd
-
-    try:
-        frame = dd.read_parquet(f"{out}/{name}", columns=columns)
-    except (FileNotFoundError, OSError, ValueError):
-        return dd.from_pandas(pd.DataFrame(columns=columns), npartitions=1)
-    for column in ids:
-        frame[column] = frame[column].str.replace(DEVICE_PATTERN, "", regex=True)
-    return frame
-
-
-DEVICE_PATTERN = "^" + re.escape(DEVICE_PREFIX)
-
-
-def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[str, str] = ("a", "b")) -> ScaleComparison:
-    """What differs between two scale replays of the same history (tables under ``out/changes``)."""
-    import dask.dataframe as dd
+    import dask
     import fsspec
-    import pandas as pd
-    import pyarrow as pa
 
     changes = f"{out}/changes"
     fs, _, (path,) = fsspec.get_fs_token_paths(changes)
@@ -109,123 +93,40 @@ def compare_replays(a: ScaleReplay, b: ScaleReplay, *, out: str, labels: tuple[s
         fs.rm(path, recursive=True)
     fs.makedirs(path, exist_ok=True)
 
-    # users: ids grouped differently
-    id_columns = ["distinct_id", "canonical"]
-    ids = _dask_frame(a.out, "identities", id_columns, ("distinct_id", "canonical")).merge(
-        _dask_frame(b.out, "identities", id_columns, ("distinct_id", "canonical")), on="distinct_id", how="inner",
-        suffixes=("_a", "_b"))
-    split = ids.groupby("canonical_a")["canonical_b"].nunique()
-    join = ids.groupby("canonical_b")["canonical_a"].nunique()
-    split_users = split[split > 1].compute()
-    join_users = join[join > 1].compute()
-    pairs = ids[["canonical_a", "canonical_b"]].drop_duplicates().compute()
-    rows = []
-    for user in split_users.index:
-        into = sorted(pairs.loc[pairs["canonical_a"] == user, "canonical_b"])
-        rows.append({"change": "split", "user": user, "becomes": json.dumps(into[:50]), "count": len(into)})
-    for user in join_users.index:
-        parts = sorted(pairs.loc[pairs["canonical_b"] == user, "canonical_a"])
-        rows.append({"change": "join", "user": user, "becomes": json.dumps(parts[:50]), "count": len(parts)})
-    users = pd.DataFrame(rows, columns=["change", "user", "becomes", "count"]).sort_values(
-        ["change", "count", "user"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
-    users.to_parquet(f"{changes}/users.parquet", index=False)
+    def run(function: Any, arguments: list[tuple[Any, ...]]) -> list[Any]:
+        task = dask.delayed(function, pure=False)
+        return _run([task(*args) for args in arguments], client, scheduler, workers, lambda n: None)
 
-    # events: matched by the RudderStack event they came from and their name
-    key = ["source", "event"]
-    cols = [*key, "distinct_id", "time"]
-    ea = _dask_frame(a.out, "events", cols, ("distinct_id",)).drop_duplicates(subset=key)
-    eb = _dask_frame(b.out, "events", cols, ("distinct_id",)).drop_duplicates(subset=key)
-    merged = ea.merge(eb, on=key, how="outer", suffixes=("_a", "_b"), indicator=True)
-    moved = merged[(merged["_merge"] == "both") & (merged["distinct_id_a"] != merged["distinct_id_b"])]
-    only_a = merged[merged["_merge"] == "left_only"]
-    only_b = merged[merged["_merge"] == "right_only"]
-    counts = {"moved": int(moved.shape[0].compute()), "only_a": int(only_a.shape[0].compute()),
-              "only_b": int(only_b.shape[0].compute()), "matched": int((merged["_merge"] == "both").sum().compute())}
-
-    def label(frame: Any, change: str) -> Any:
-        return frame.assign(change=change)[["change", "source", "event", "distinct_id_a", "distinct_id_b"]]
-
-    event_changes = dd.concat([label(moved, "attributed to another user"), label(only_a, f"only in {labels[0]}"),
-                               label(only_b, f"only in {labels[1]}")])
-    event_changes.to_parquet(f"{changes}/events", write_index=False,
-                             schema={"change": pa.string(), "source": pa.int64(), "event": pa.string(),
-                                     "distinct_id_a": pa.string(), "distinct_id_b": pa.string()})
-
-    # profiles: property by property
-    prof_a = _dask_frame(a.out, "profiles", ["distinct_id", "properties", "visible"], ("distinct_id",))
-    prof_b = _dask_frame(b.out, "profiles", ["distinct_id", "properties", "visible"], ("distinct_id",))
-    pm = prof_a[prof_a["visible"]].merge(prof_b[prof_b["visible"]], on="distinct_id", how="outer", suffixes=("_a", "_b"))
-    # one partition of the join in memory at a time (get_partition(n) numbered partitions before the join
-    # was planned, so a multi-bucket replay asked for partitions the planned join did not have)
-    meta = pd.DataFrame({c: pd.Series(dtype="string") for c in PROFILE_CHANGE_COLUMNS})
-    pm.map_partitions(_profile_diffs, meta=meta).to_parquet(
-        f"{changes}/profiles", write_index=False, schema={c: pa.string() for c in PROFILE_CHANGE_COLUMNS})
-    pc = pd.read_parquet(f"{changes}/profiles")
-    by_property = pc.groupby("property").size().sort_values(ascending=False).head(10)
-
-    # rejections
-    rkey = ["source", "outcome"]  # a record refused on both sides, for another reason, is not newly rejected
-    rcols = [*rkey, "field", "message"]
-    ra = _dask_frame(a.out, "rejected", rcols).drop_duplicates(subset=rkey)
-    rb = _dask_frame(b.out, "rejected", rcols).drop_duplicates(subset=rkey)
-    rm = ra.merge(rb, on=rkey, how="outer", indicator=True, suffixes=("_a", "_b"))
-    newly = rm[rm["_merge"] == "right_only"].assign(change=lambda f: "newly " + f["outcome"],
-                                                    field=lambda f: f["field_b"], message=lambda f: f["message_b"])
-    gone = rm[rm["_merge"] == "left_only"].assign(change=lambda f: "no longer " + f["outcome"],
-                                                  field=lambda f: f["field_a"], message=lambda f: f["message_a"])
-    rejected = dd.concat([newly, gone])[["change", "source", "outcome", "field", "message"]].compute()
-    rejected.to_parquet(f"{changes}/rejected.parquet", index=False)
-    newly_rej = rejected[rejected["change"].str.startswith("newly")]
-    reasons = newly_rej.groupby("message").size().sort_values(ascending=False).head(5)
-
+    counts = table_changes(a.out, b.out, changes, labels, run)
+    users, events, profiles, rejected = (counts[name] for name in ("users", "events", "profiles", "rejected"))
     summary = {
         "labels": list(labels),
         "a": {k: a.summary.get(k) for k in ("project", "events", "users", "profiles", "rejected", "dropped")},
         "b": {k: b.summary.get(k) for k in ("project", "events", "users", "profiles", "rejected", "dropped")},
-        "users_split": len(split_users),
-        "users_joined": len(join_users),
-        "events_matched": counts["matched"],
-        "events_moved": counts["moved"],
-        "events_only_a": counts["only_a"],
-        "events_only_b": counts["only_b"],
-        "profiles_changed": int(pc["distinct_id"].nunique()) if len(pc) else 0,
-        "profile_property_changes": int(len(pc)),
-        "top_changed_properties": {str(k): int(v) for k, v in by_property.items()},
-        "newly_rejected": int(rejected["change"].isin(["newly rejected", "newly transform error",
-                                                       "newly request failed"]).sum()),
-        "no_longer_rejected": int(rejected["change"].isin(["no longer rejected", "no longer transform error",
-                                                           "no longer request failed"]).sum()),
-        "newly_dropped": int((rejected["change"] == "newly dropped").sum()),
-        "top_new_rejections": {str(k): int(v) for k, v in reasons.items()},
+        "users_split": users["split"],
+        "users_joined": users["join"],
+        "events_matched": events["matched"],
+        "events_moved": events["moved"],
+        "events_only_a": events["only_a"],
+        "events_only_b": events["only_b"],
+        "profiles_changed": profiles["profiles_changed"],
+        "profile_property_changes": profiles["property_changes"],
+        "top_changed_properties": _top(profiles, "property:", 10),
+        "newly_rejected": sum(rejected[f"newly {o}"] for o in ("rejected", "transform error", "request failed")),
+        "no_longer_rejected": sum(rejected[f"no longer {o}"] for o in ("rejected", "transform error",
+                                                                      "request failed")),
+        "newly_dropped": rejected["newly dropped"],
+        "top_new_rejections": _top(rejected, "reason:", 5),
     }
     with fsspec.open(f"{out}/comparison.json", "w") as handle:
         json.dump(summary, handle, indent=2, default=str)
     return ScaleComparison(out, a, b, summary)
 
 
-def _profile_diffs(frame: Any) -> Any:
-    import pandas as pd
-
-    rows = []
-    for distinct_id, a, b in zip(frame["distinct_id"], frame["properties_a"], frame["properties_b"], strict=True):
-        pa = json.loads(a) if isinstance(a, str) else None
-        pb = json.loads(b) if isinstance(b, str) else None
-        if pa is None or pb is None:
-            rows.append({"distinct_id": distinct_id, "property": None,
-                         "change": "profile only in a" if pb is None else "profile only in b",
-                         "a": None, "b": None})
-            continue
-        for name in sorted(set(pa) | set(pb)):
-            if name in pa and name in pb and json.dumps(pa[name], sort_keys=True) == json.dumps(pb[name], sort_keys=True):
-                continue
-            change = "added" if name not in pa else "removed" if name not in pb else "changed"
-            rows.append({"distinct_id": distinct_id, "property": name, "change": change,
-                         "a": json.dumps(pa.get(name)) if name in pa else None,
-                         "b": json.dumps(pb.get(name)) if name in pb else None})
-    return pd.DataFrame(rows, columns=PROFILE_CHANGE_COLUMNS).astype("string")
-
-
-PROFILE_CHANGE_COLUMNS = ["distinct_id", "property", "change", "a", "b"]
+def _top(counts: Counter[str], prefix: str, n: int) -> dict[str, int]:
+    """The ``n`` largest counts under ``prefix``, largest first, ties by name (stable across bucket counts)."""
+    items = [(k[len(prefix):], v) for k, v in counts.items() if k.startswith(prefix)]
+    return {k: int(v) for k, v in sorted(items, key=lambda kv: (-kv[1], kv[0]))[:n]}
 
 
 def comparison_text(s: dict[str, Any]) -> str:

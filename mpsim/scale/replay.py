@@ -20,6 +20,7 @@ from .._dates import clock_ms
 from ..errors import MpsimError
 from ..wording import plural
 from . import _deps
+from .spill import DEFAULT_CACHE, IdentitySpill, IdentityState, check_spill
 
 TABLES = ("events", "identities", "profiles", "groups", "refused_merges", "rejected")
 #: stored records per shuffle bucket (a bucket is reduced in one task's memory)
@@ -52,15 +53,21 @@ class ScaleReplay:
         return f"ScaleReplay({self.out!r}: {self.summary.get('events_read', 0)} events read)"
 
 
-def load_table(out: str, name: str) -> Any:
-    """An output table as pandas, in a stable order."""
+def table_files(out: str, name: str) -> list[str]:
+    """The Parquet files of one output table, in name order, as paths or URLs pandas can read."""
     import fsspec
-    import pandas as pd
 
     fs, _, (folder,) = fsspec.get_fs_token_paths(f"{out}/{name}")
     paths = sorted(p for p in fs.find(folder) if p.endswith(".parquet")) if fs.exists(folder) else []
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    frames = [pd.read_parquet(p if protocol in ("file", "local") else f"{protocol}://{p}") for p in paths]
+    return [p if protocol in ("file", "local") else f"{protocol}://{p}" for p in paths]
+
+
+def load_table(out: str, name: str) -> Any:
+    """An output table as pandas, in a stable order."""
+    import pandas as pd
+
+    frames = [pd.read_parquet(p) for p in table_files(out, name)]
     frames = [f for f in frames if len(f)]
     if not frames:
         from .tables import COLUMNS
@@ -124,11 +131,51 @@ def _run(tasks: list[Any], client: Any, scheduler: str | None, workers: int | No
         return list(dask.compute(*tasks, **kwargs))
 
 
+def prepare_history(source: str, destination: Mapping[str, Any] | None, settings: dict[str, Any], now_ms: int,
+                    work: str, out: str, *, client: Any = None, scheduler: str | None = None,
+                    workers: int | None = None, lines_per_piece: int | None = None, bytes_per_piece: int = 2 << 20,
+                    bar: _Progress | None = None) -> tuple[list[Any], list[Any]]:
+    """Stage 1 on Dask: cut the history into pieces and prepare each (``stages.prepare_piece``).
+
+    Returns the pieces and their ``PieceCounts``. Separate from ``replay`` so that a benchmark can
+    prepare a history once and time the identity pass alone on its real identity stream.
+    """
+    import dask
+
+    from . import stages
+    from .sources import count_lines, file_sizes, list_files, plan_pieces
+
+    bar = bar or _Progress(False)
+    files = list_files(source)
+    counts = None
+    if lines_per_piece is not None:
+        counts = _run([dask.delayed(count_lines)(f) for f in files], client, scheduler, workers,
+                      bar.stage("count", len(files)))
+    pieces = plan_pieces(files, counts, lines_per_piece, sizes=None if counts else file_sizes(files),
+                         bytes_per_piece=bytes_per_piece)
+    prepare = dask.delayed(stages.prepare_piece, pure=False)
+    prepared = _run([prepare(p, destination, settings, now_ms, work, out) for p in pieces], client, scheduler,
+                    workers, bar.stage("transform", len(pieces)))
+    return pieces, prepared
+
+
+def offsets_of(prepared: list[Any]) -> tuple[dict[int, int], dict[int, int], int]:
+    """Each piece's first global ``seq`` and generated ``$insert_id`` number, and the total of ``seq``s."""
+    seq_offsets, gen_offsets = {}, {}
+    seq_total = gen_total = 0
+    for c in prepared:
+        seq_offsets[c.piece], gen_offsets[c.piece] = seq_total, gen_total
+        seq_total += c.seqs
+        gen_total += c.generated
+    return seq_offsets, gen_offsets, seq_total
+
+
 def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: str,
            project: Any = None, now: Any = None, client: Any = None,
            scheduler: str | None = None, workers: int | None = None, lines_per_piece: int | None = None,
            buckets: int | None = None, bytes_per_piece: int = 2 << 20, progress: bool = False,
-           keep_work: bool = False) -> ScaleReplay:
+           keep_work: bool = False, identity_cache: int | None = DEFAULT_CACHE,
+           spill_dir: str | None = None) -> ScaleReplay:
     """Replay the history at ``source`` (folder, glob or file; local or any fsspec URL) into ``out``.
 
     ``destination`` is RudderStack's Mixpanel destination config, ``project`` the Mixpanel project
@@ -139,13 +186,16 @@ def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: st
     local ``scheduler`` (``"processes"`` by default; ``"threads"`` or ``"sync"`` for small runs).
     ``lines_per_piece`` cuts files into pieces of that many events (default: consecutive whole files
     up to ``bytes_per_piece`` per piece); ``buckets`` sets the number of shuffle buckets.
+    The identity pass keeps its state in a temporary SQLite file under ``spill_dir`` (default: the
+    system's temp folder) with ``identity_cache`` entries per container in memory, so the driver
+    does not grow with the history's identities; ``identity_cache=None`` keeps it all in memory
+    (faster, for histories whose identities fit).
     """
     _deps.require()
     import dask
     import fsspec
 
     from . import stages
-    from .sources import count_lines, file_sizes, list_files, plan_pieces
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -158,6 +208,8 @@ def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: st
     from ..mixpanel import Simulator
 
     Simulator(**settings)  # bad settings fail here, with the simulator's own message
+    if identity_cache is not None:
+        check_spill(identity_cache, spill_dir)
     now_ms = int(clock_ms(now))
     out = str(out).rstrip("/")
     work = f"{out}/_work"
@@ -167,36 +219,22 @@ def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: st
             fs.rm(f"{out_path}/{name}", recursive=True)
     bar = _Progress(progress)
     try:
-        files = list_files(source)
-        counts = None
-        if lines_per_piece is not None:
-            counts = _run([dask.delayed(count_lines)(f) for f in files], client, scheduler, workers,
-                          bar.stage("count", len(files)))
-        pieces = plan_pieces(files, counts, lines_per_piece, sizes=None if counts else file_sizes(files),
-                             bytes_per_piece=bytes_per_piece)
-
         t = time.perf_counter()
-        prepare = dask.delayed(stages.prepare_piece, pure=False)
-        prepared = _run([prepare(p, destination, settings, now_ms, work, out) for p in pieces], client, scheduler,
-                        workers, bar.stage("transform", len(pieces)))
+        pieces, prepared = prepare_history(source, destination, settings, now_ms, work, out, client=client,
+                                           scheduler=scheduler, workers=workers, lines_per_piece=lines_per_piece,
+                                           bytes_per_piece=bytes_per_piece, bar=bar)
         timings["transform"] = time.perf_counter() - t
-
-        seq_offsets, gen_offsets = {}, {}
-        seq_total = gen_total = 0
-        for c in prepared:
-            seq_offsets[c.piece], gen_offsets[c.piece] = seq_total, gen_total
-            seq_total += c.seqs
-            gen_total += c.generated
+        seq_offsets, gen_offsets, seq_total = offsets_of(prepared)
 
         n_buckets = buckets or max(1, math.ceil(seq_total / RECORDS_PER_BUCKET))
         t = time.perf_counter()
-        from ..mixpanel.state import State
-
-        engine: Any = State.empty(mode, settings.get("anon_id_policy", "uuid4+mixpanel")).identity
-        ident = stages.identity_pass(engine, work, out, [p.number for p in pieces], seq_offsets, n_buckets,
-                                     bar.stage("identity", len(pieces)))
+        policy = settings.get("anon_id_policy", "uuid4+mixpanel")
+        state = IdentityState.in_memory(mode, policy) if identity_cache is None else \
+            IdentitySpill(mode, policy, cache=identity_cache, folder=spill_dir)
+        with state:
+            ident = stages.identity_pass(state, work, out, [p.number for p in pieces], seq_offsets, n_buckets,
+                                         bar.stage("identity", len(pieces)))
         timings["identity"] = time.perf_counter() - t
-        del engine
 
         t = time.perf_counter()
         finish = dask.delayed(stages.finish_piece, pure=False)

@@ -16,8 +16,9 @@
    onto its events, Mixpanel's dedup, profile operations per profile in order with the
    simulator's own engine, identities.
 
-Memory: stages 1, 3 and 4 hold one piece or one bucket (fixed sizes). Stage 2 holds the identity
-engine's state (merged ids, profile keys, links seen): proportional to distinct identities.
+Memory: stages 1, 3 and 4 hold one piece or one bucket (fixed sizes). Stage 2's state (merged ids,
+profile keys, links seen) is proportional to distinct identities; it lives on disk (``spill``) with
+a bounded cache in memory.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from ..mixpanel.simulator import Simulator, to_wire
 from ..mixpanel.state import RecordResult
 from ..rudder import transform
 from .sources import Piece, read_piece
+from .spill import IdentityState
 
 REJECTED_COLUMNS = ["source", "request", "endpoint", "record", "outcome", "field", "message", "insert_id"]
 
@@ -63,14 +65,14 @@ def bucket_of(text: str, buckets: int) -> int:
     return zlib.crc32(text.encode("utf-8", "surrogatepass")) % buckets
 
 
-def write_frame(frame: Any, path: str) -> None:
-    """Write a pandas frame as Parquet (folders made as needed, local or fsspec URL)."""
+def write_frame(frame: Any, path: str, schema: Any = None) -> None:
+    """Write a pandas frame as Parquet (folders made as needed, local or fsspec URL), with a pyarrow ``schema`` if given."""
     import fsspec
 
     fs, _, (target,) = fsspec.get_fs_token_paths(path)
     fs.makedirs(os.path.dirname(target), exist_ok=True)
     with fs.open(target, "wb") as handle:
-        frame.to_parquet(handle, index=False)
+        frame.to_parquet(handle, index=False, schema=schema)
 
 
 def read_frames(paths: Iterable[str], columns: list[str] | None = None) -> Any:
@@ -260,26 +262,25 @@ class IdentityResult:
     refused_links: int = 0
 
 
-#: rows per file when the identity pass spills the id -> canonical table
-CANONICAL_CHUNK = 500_000
 
-
-def identity_pass(engine: Any, work: str, out: str, pieces: list[int], offsets: dict[int, int], buckets: int,
-                  progress: Any = None) -> IdentityResult:
+def identity_pass(state: IdentityState, work: str, out: str, pieces: list[int], offsets: dict[int, int],
+                  buckets: int, progress: Any = None) -> IdentityResult:
     """Stage 2: the simulator's identity engine over every piece's identity stream, in global order.
 
     Writes, per piece, the key each /engage record lands on, the outcome of each refused identity op,
     the refusals (``refused_merges``) and, for Simplified, the refused ``(user, device)`` links; at the
     end, the id -> canonical table cut into the shuffle's hash buckets (``write_canonical``). What
-    stays in this process is the identity engine's own state and the set of existing profile keys
-    and of links already seen: proportional to the distinct identities, not to the events.
+    stays is ``state``: the identity engine's own state, the profile keys that exist and the links
+    already seen — proportional to the distinct identities, so ``replay`` passes an
+    ``IdentitySpill`` that keeps it on disk behind a bounded cache.
     """
     import pandas as pd
 
     result = IdentityResult()
-    existing: set[str] = set()
+    engine = state.engine
+    existing = state.existing
     has_profile = existing.__contains__
-    seen_pairs: set[tuple[str, str]] = set()
+    seen_pairs = state.seen_pairs
     for number in pieces:
         tag = f"p{number:06d}.parquet"
         stream = pd.read_parquet(f"{work}/prepared/identity/{tag}")
@@ -325,7 +326,7 @@ def identity_pass(engine: Any, work: str, out: str, pieces: list[int], offsets: 
         del engine.refusals[:]
         if progress is not None:
             progress(1)
-    write_canonical(engine, work, buckets)
+    write_canonical(state, work, buckets)
     return result
 
 
@@ -333,24 +334,19 @@ LINK_COLUMNS = ["a", "b", "kind", "ids", "reason", "description"]
 CANONICAL_COLUMNS = ["distinct_id", "canonical", "cluster_size"]
 
 
-def write_canonical(engine: Any, work: str, buckets: int) -> None:
+def write_canonical(state: IdentityState, work: str, buckets: int) -> None:
     """The id -> canonical table of every id in a merged cluster, cut into the shuffle's hash buckets.
 
     Bucket ``b`` of events, profiles and identities is keyed by the same hash of the distinct id, so
-    its reduce task joins only its own slice of this table: no task ever holds all of it.
-    Written in chunks of ``CANONICAL_CHUNK`` rows.
+    its reduce task joins only its own slice of this table: no task ever holds all of it. The
+    state hands the rows over a bucket at a time (a spilled state sorts them on disk), so this
+    holds one bucket's rows and writes one file per bucket.
     """
-    import itertools
-
     import pandas as pd
 
-    rows = iter(engine.clustered())
-    for chunk in itertools.count():
-        frame = pd.DataFrame(list(itertools.islice(rows, CANONICAL_CHUNK)), columns=CANONICAL_COLUMNS)
-        if frame.empty:
-            break
-        frame["bucket"] = [bucket_of(s, buckets) for s in frame["distinct_id"]]
-        _scatter(frame, f"{work}/shuffle/canonical", chunk)
+    for bucket, rows in state.clustered_by_bucket(lambda distinct_id: bucket_of(distinct_id, buckets)):
+        write_frame(pd.DataFrame(rows, columns=CANONICAL_COLUMNS),
+                    f"{work}/shuffle/canonical/b{bucket:05d}/p000000.parquet")
 
 
 # --------------------------------------------------------------------------- stage 3
@@ -431,22 +427,22 @@ def finish_piece(number: int, work: str, out: str, seq_offset: int, gen_offset: 
             "bucket": bucket_of(row.distinct_id, buckets),
         })
     frame = pd.DataFrame(stored, columns=STORED_COLUMNS)
-    _scatter(frame, f"{work}/shuffle/events", number)
+    scatter(frame, f"{work}/shuffle/events", number)
 
     profiles["seq"] = profiles["lseq"] + seq_offset
     engage = profiles[profiles["kind"] == "engage"].merge(keys, on="lseq", how="left", suffixes=("", "_resolved"))
     seen += list(engage["key"])
     engage = engage.assign(profile=engage["key_resolved"])
     engage["bucket"] = [bucket_of(k, buckets) for k in engage["profile"]]
-    _scatter(engage.drop(columns=["key_resolved"]), f"{work}/shuffle/engage", number)
+    scatter(engage.drop(columns=["key_resolved"]), f"{work}/shuffle/engage", number)
     groups = profiles[profiles["kind"] == "groups"].copy()
     groups["bucket"] = [bucket_of(f"{k}\x00{g}", buckets) for k, g in zip(groups["key"], groups["group_id"], strict=True)]
-    _scatter(groups, f"{work}/shuffle/groups", number)
+    scatter(groups, f"{work}/shuffle/groups", number)
 
     ids = pd.DataFrame({"distinct_id": pd.unique(pd.Series([s for s in seen if isinstance(s, str) and s],
                                                            dtype=object))})
     ids["bucket"] = [bucket_of(s, buckets) for s in ids["distinct_id"]]
-    _scatter(ids, f"{work}/shuffle/seen", number)
+    scatter(ids, f"{work}/shuffle/seen", number)
     write_frame(pd.DataFrame(rejected, columns=REJECTED_COLUMNS), f"{out}/rejected/identity-{tag}")
     if refusals:
         write_frame(pd.DataFrame(refusals, columns=REFUSAL_COLUMNS), f"{out}/refused_merges/{tag}")
@@ -458,14 +454,14 @@ STORED_COLUMNS = ["seq", "source", "request", "record", "event", "stored_distinc
 REFUSAL_COLUMNS = ["seq", "kind", "ids", "reason", "description"]
 
 
-def _scatter(frame: Any, folder: str, number: int) -> None:
+def scatter(frame: Any, folder: str, number: int) -> None:
     """Send each row to its bucket: one file per (bucket, piece) that has rows."""
     for bucket, part in frame.groupby("bucket", sort=True):
         write_frame(part.drop(columns=["bucket"]), f"{folder}/b{int(bucket):05d}/p{number:06d}.parquet")
 
 
 # --------------------------------------------------------------------------- stage 4
-def _bucket_files(work: str, kind: str, bucket: int) -> list[str]:
+def bucket_files(work: str, kind: str, bucket: int) -> list[str]:
     import fsspec
 
     fs, _, (folder,) = fsspec.get_fs_token_paths(f"{work}/shuffle/{kind}/b{bucket:05d}")
@@ -485,10 +481,10 @@ def reduce_bucket(bucket: int, work: str, out: str) -> dict[str, int]:
 
     tag = f"part-{bucket:05d}.parquet"
     counts = {"stored": 0, "events": 0, "profiles": 0, "visible_profiles": 0, "groups": 0, "ids": 0, "users": 0}
-    canonical = read_frames(_bucket_files(work, "canonical", bucket))
+    canonical = read_frames(bucket_files(work, "canonical", bucket))
     if canonical is None:
         canonical = pd.DataFrame({c: pd.Series(dtype=object) for c in CANONICAL_COLUMNS})
-    events = read_frames(_bucket_files(work, "events", bucket))
+    events = read_frames(bucket_files(work, "events", bucket))
     if events is not None:
         events = events.merge(canonical[["distinct_id", "canonical"]].rename(
             columns={"distinct_id": "stored_distinct_id"}), on="stored_distinct_id", how="left")
@@ -509,7 +505,7 @@ def reduce_bucket(bucket: int, work: str, out: str) -> dict[str, int]:
 
     rejected: list[dict[str, Any]] = []
     store: dict[Any, Profile] = {}
-    engage = read_frames(_bucket_files(work, "engage", bucket))
+    engage = read_frames(bucket_files(work, "engage", bucket))
     if engage is not None:
         for row in engage.sort_values("seq", kind="stable").itertuples(index=False):
             try:
@@ -529,7 +525,7 @@ def reduce_bucket(bucket: int, work: str, out: str) -> dict[str, int]:
     write_frame(profiles, f"{out}/profiles/{tag}")
 
     group_store: dict[Any, Profile] = {}
-    groups = read_frames(_bucket_files(work, "groups", bucket))
+    groups = read_frames(bucket_files(work, "groups", bucket))
     if groups is not None:
         for row in groups.sort_values("seq", kind="stable").itertuples(index=False):
             try:
@@ -547,7 +543,7 @@ def reduce_bucket(bucket: int, work: str, out: str) -> dict[str, int]:
     counts["groups"] = len(group_table)
     write_frame(group_table, f"{out}/groups/{tag}")
 
-    seen = read_frames(_bucket_files(work, "seen", bucket))
+    seen = read_frames(bucket_files(work, "seen", bucket))
     ids = pd.DataFrame({"distinct_id": pd.unique(seen["distinct_id"]) if seen is not None else []}, dtype=object)
     ids = ids.merge(canonical, on="distinct_id", how="left")
     ids["canonical"] = ids["canonical"].where(ids["canonical"].notna(), ids["distinct_id"])

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("dask.dataframe", reason="mpsim.scale needs the scale extra: pip install 'mpsim[scale]'")
 
 from mpsim.cli import main  # noqa: E402
-from mpsim.scale.compare import compare  # noqa: E402
+from mpsim.scale.compare import compare, compare_replays  # noqa: E402
 from mpsim.scale.generate import generate  # noqa: E402
 from mpsim.scale.sources import list_files, read_history  # noqa: E402
 
@@ -122,13 +122,14 @@ def test_cli_generate_replay_compare_lead_with_the_answer(tmp_path, capsys):
     (tmp_path / "dest.json").write_text(json.dumps({"token": "T"}))
     (tmp_path / "simplified.json").write_text(json.dumps({"token": "T", "identity_merge": "simplified"}))
     assert main(["scale", "replay", str(history), "--config", str(tmp_path / "dest.json"), "--now", "2024-01-02",
-                 "--out", str(tmp_path / "r"), "--scheduler", "sync", "--quiet"]) == 0
+                 "--out", str(tmp_path / "r"), "--scheduler", "sync", "--quiet", "--identity-cache", "3",
+                 "--spill-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.split(" ")[1:5] == ["events", "in", "Mixpanel", "from"] and "1,500 RudderStack events" in out
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["events_read"] == 1500
     assert main(["scale", "compare", str(history), "--config", str(tmp_path / "dest.json"), "--project-b",
                  str(tmp_path / "simplified.json"), "--now", "2024-01-02", "--out", str(tmp_path / "c"),
-                 "--scheduler", "sync", "--quiet"]) == 0
+                 "--scheduler", "sync", "--quiet", "--identity-cache", "0"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("From a to b: ") and "users split" in out
     assert main(["scale", "replay", str(tmp_path / "none"), "--config", str(tmp_path / "dest.json"), "--out",
@@ -167,3 +168,52 @@ def test_compare_of_replays_cut_into_many_buckets_equals_one_bucket(tmp_path):
     a = one.frame("profiles").sort_values(order).reset_index(drop=True)
     b = many.frame("profiles").sort_values(order).reset_index(drop=True)
     assert a.equals(b)
+
+
+def test_changes_per_bucket_equal_one_table_of_every_id(tmp_path, monkeypatch):
+    # compare collected every id's (canonical a, canonical b) pair in one process, and joined events,
+    # profiles and rejections in Dask's in-memory shuffle; each is now a shuffle by hash bucket: with many
+    # small buckets it must find exactly what the whole tables show
+    import pandas as pd
+
+    from mpsim.scale import changes
+    from mpsim.scale.replay import load_table
+
+    monkeypatch.setattr(changes, "ROWS_PER_BUCKET", 40)
+    source = str(tmp_path / "h")
+    generate(source, 4000, seed=8, days=1)
+    result = compare(source, {"token": "T"}, destination_b={"token": "T", "identityMergeApi": "simplified"},
+                     project={"token": "T", "identity_merge": "original"},
+                     project_b={"token": "T", "identity_merge": "simplified"}, out=str(tmp_path / "cmp"), now=NOW,
+                     scheduler="threads")
+    strip = changes.strip_device
+    sides = []
+    for side in (result.a, result.b):
+        ids = load_table(side.out, "identities")
+        sides.append(pd.DataFrame({"distinct_id": strip(ids["distinct_id"]), "canonical": strip(ids["canonical"])}))
+    pairs = sides[0].merge(sides[1], on="distinct_id", suffixes=("_a", "_b"))[["canonical_a", "canonical_b"]]
+    pairs = pairs.drop_duplicates()
+    rows = []
+    for change, side, other in (("split", "a", "b"), ("join", "b", "a")):
+        for user, group in pairs.groupby(f"canonical_{side}")[f"canonical_{other}"]:
+            if len(group) > 1:
+                rows.append({"change": change, "user": user, "becomes": json.dumps(sorted(group)[:50]),
+                             "count": len(group)})
+    want = changes.sort_user_changes(pd.DataFrame(rows))
+    got = result.frame("users")
+    assert len(list((tmp_path / "cmp" / "changes" / "users").glob("part-*.parquet"))) > 5
+    assert set(want["change"]) == {"split", "join"}
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert (result.summary["users_split"], result.summary["users_joined"]) == \
+        ((want["change"] == "split").sum(), (want["change"] == "join").sum())
+    assert not (tmp_path / "cmp" / "changes" / "_work").exists()
+    # every change table cut into many buckets equals the same table joined in one bucket
+    monkeypatch.setattr(changes, "ROWS_PER_BUCKET", 10**9)
+    whole = compare_replays(result.a, result.b, out=str(tmp_path / "whole"), scheduler="sync")
+    assert whole.summary == result.summary and result.summary["events_moved"] > 0
+    assert len(list((tmp_path / "whole" / "changes" / "events").glob("*.parquet"))) == 1
+    for name in ("users", "events", "profiles", "rejected"):
+        got, want = (c.frame(name) for c in (result, whole))
+        assert len(got) == len(want) and len(list((tmp_path / "cmp" / "changes" / name).glob("*.parquet"))) > 1
+        order = list(got.columns)
+        assert got.sort_values(order).reset_index(drop=True).equals(want.sort_values(order).reset_index(drop=True)), name

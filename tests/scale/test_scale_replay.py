@@ -66,8 +66,9 @@ def history(tmp_path_factory):
 @pytest.mark.parametrize("mode", ["original", "simplified"])
 def test_dask_replay_equals_the_simulator_with_pieces_cut_inside_users_and_sessions(history, tmp_path, mode):
     out = str(tmp_path / "out")
+    # a two-entry cache: nearly every identity lookup goes to the spill file and back
     result = replay(history, destination(mode), project=project(mode), out=out, now=NOW, scheduler="threads",
-                    lines_per_piece=41, buckets=4)
+                    lines_per_piece=41, buckets=4, identity_cache=2)
     want = expected(history, destination(mode), project(mode))
     assert_same(out, want)
     assert result.summary["events"] == len(want["events"]) and result.summary["users"] == len({
@@ -114,7 +115,7 @@ def test_parquet_history_and_fsspec_urls_give_the_same_tables(history, tmp_path)
     pq.write_table(pa.table({"event_json": events[half:]}), source / "part-1.parquet")
     a = replay(history, destination("original"), out=f"file://{tmp_path}/a", now=NOW, scheduler="sync")
     b = replay(str(source), destination("original"), out="memory://scale-test/b", now=NOW, scheduler="sync",
-               lines_per_piece=999)
+               lines_per_piece=999, identity_cache=None)  # and the identity state in memory: same result
     assert {k: v for k, v in a.summary.items() if k not in ("seconds", "pieces", "buckets")} == \
         {k: v for k, v in b.summary.items() if k not in ("seconds", "pieces", "buckets")}
     ea, eb = load_table(a.out, "events"), load_table(b.out, "events")
@@ -177,7 +178,7 @@ def test_any_small_history_replays_exactly_like_the_simulator(tmp_path_factory, 
         (day / name).write_bytes(gzip.compress("".join(json.dumps(e) + "\n" for e in chunk).encode()))
     out = str(folder / "out")
     replay(str(folder / "rudder-logs"), destination(mode), project=project(mode), out=out, now=NOW,
-           scheduler="sync", lines_per_piece=cut, buckets=3)
+           scheduler="sync", lines_per_piece=cut, buckets=3, identity_cache=1)
     assert_same(out, expected(str(folder / "rudder-logs"), destination(mode), project(mode)))
 
 
@@ -201,6 +202,15 @@ def test_a_missing_extra_names_the_extra_to_install(monkeypatch):
     monkeypatch.setattr(importlib, "import_module", fake)
     with pytest.raises(_deps.MissingExtra, match=r'pip install "mpsim\[scale\]"'):
         _deps.require()
+
+
+def test_a_bad_identity_cache_or_spill_folder_is_named(history, tmp_path):
+    with pytest.raises(MpsimError, match="identity cache must be a whole number of entries, at least 1, not 0"):
+        replay(history, {"token": "T"}, out=str(tmp_path / "o"), now=NOW, scheduler="sync", identity_cache=0)
+    with pytest.raises(MpsimError, match="spill folder .*missing.* does not exist"):
+        replay(history, {"token": "T"}, out=str(tmp_path / "o"), now=NOW, scheduler="sync",
+               spill_dir=str(tmp_path / "missing"))
+    assert not (tmp_path / "o").exists()  # refused before any stage ran
 
 
 def test_missing_history_is_a_one_line_error(tmp_path):
