@@ -9,8 +9,9 @@ imports, ~100 MB). Figures are medians of ``--repeat`` runs.
 ``--doors`` also measures ``sim.send`` with /import batches of 2,000 events (no HTTP) and the local
 HTTP server with the same batches, events/s. ``--profile N`` prints a cProfile of one N-event replay.
 
-Replays past 10,000 events (the kept steps) transform in a worker process (``replay(workers=None)``); ``--workers 0``
-measures the in-process replay. CPU time counts both processes.
+Replays past 10,000 events (the kept steps) transform in a worker process (``replay(workers=None)``), which
+also reads a share of the requests ahead (``--read-share``, default ``mpsim.transform_pool.READ_SHARE``);
+``--workers 0`` measures the in-process replay. CPU time counts both processes.
 
 Run: ``python benchmarks/simulator_bench.py [--sizes 10000 100000 1000000] [--repeat 3] [--workers N] [--doors]``.
 """
@@ -113,8 +114,11 @@ def machine() -> str:
 
 
 def replay_table(sizes: list[int], repeat: int, workers: int | None = None) -> None:
-    print(f"mpsim.replay of a synthetic web session mix (workers={workers}); median of {repeat} run(s) per size, "
-          "one subprocess each")
+    from mpsim import transform_pool
+
+    print(f"mpsim.replay of a synthetic web session mix (workers={workers}, read share "
+          f"{float(os.environ.get('MPSIM_BENCH_READ_SHARE') or transform_pool.READ_SHARE):g}); median of {repeat} "
+          "run(s) per size, one subprocess each")
     print(f"machine: {machine()}")
     print(f"{'events':>10} {'wall s':>9} {'events/s':>10} {'CPU s':>8} {'events/CPU s':>13} {'peak RSS MB':>12} "
           f"{'main MB':>8} {'worker MB':>10} {'load':>5} {'stored':>9} {'requests':>9}")
@@ -208,8 +212,16 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--profile", type=int, metavar="N", help="print a cProfile of one N-event replay")
     parser.add_argument("--workers", type=int, help="replay(workers=): 0 in-process, default automatic")
+    parser.add_argument("--read-share", type=float, metavar="S",
+                        help="share of requests the worker reads ahead (mpsim.transform_pool.READ_SHARE, 0 to 1)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # one replay, JSON out (the subprocess)
     args = parser.parse_args()
+    if args.read_share is not None:  # the subprocesses inherit it through the environment
+        os.environ["MPSIM_BENCH_READ_SHARE"] = str(args.read_share)
+    if os.environ.get("MPSIM_BENCH_READ_SHARE"):
+        import mpsim.transform_pool
+
+        mpsim.transform_pool.READ_SHARE = float(os.environ["MPSIM_BENCH_READ_SHARE"])
     if args.one:
         print(json.dumps(replay_once(args.one, args.workers)))
         return

@@ -297,7 +297,7 @@ def _replay_rest(sim: Simulator, events: Iterator[Any], steps: StepList, destina
             steps.append(step)
         return
     handle = sim.handle
-    with TransformPool(destination, clock, workers or 1) as pool:
+    with TransformPool(destination, clock, workers or 1, sim=sim if sim.clock.frozen else None) as pool:
         for message, wires in pool.map(events):
             index = len(steps)
             if wires is None:  # the worker could not transform it: do it here, exactly as a serial replay

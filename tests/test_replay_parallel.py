@@ -189,3 +189,80 @@ def test_a_worker_that_dies_leaves_the_rest_to_this_process(pool_used, monkeypat
     monkeypatch.setattr(transform_pool, "transform_chunk", _die)  # the forked worker inherits it
     parallel = mpsim.replay(events, DESTINATIONS["original"], now=NOW, keep=0, workers=1)
     assert fingerprint(parallel) == fingerprint(serial) and len(pool_used) == 1
+
+
+# ---------------------------------------------------------------- reading ahead in the worker
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(rudder_event(), min_size=1, max_size=14), st.sampled_from(sorted(DESTINATIONS)))
+def test_a_worker_that_reads_every_request_ahead_ends_where_a_serial_replay_ends(pool_used, monkeypatch, events, mode):
+    """Every request read in the worker (credentials, body, each record's checks, generated ``$insert_id``s
+    as stand-ins numbered when committed): state, log, journal and steps are a serial replay's."""
+    if pool_used is None:  # ran (and passed) in a fresh interpreter
+        return
+    monkeypatch.setattr(transform_pool, "READ_SHARE", 1.0)
+    destination = DESTINATIONS[mode]
+    project = {"token": "tok", "identity_merge": mode, "group_keys": ["company"]}
+    serial = mpsim.replay(events, destination, project=project, now=NOW, keep=0, workers=0)
+    parallel = mpsim.replay(events, destination, project=project, now=NOW, keep=0, workers=1)
+    assert fingerprint(parallel) == fingerprint(serial)
+
+
+def test_requests_read_ahead_are_not_read_again_here(pool_used, monkeypatch):
+    """The replaying process commits what the worker read: it reads none of those requests itself."""
+    if pool_used is None:  # ran (and passed) in a fresh interpreter
+        return
+    from mpsim.mixpanel import api
+
+    monkeypatch.setattr(transform_pool, "READ_SHARE", 1.0)
+    reads: list[str] = []
+    original = api.read
+
+    def counting(sim: Any, request: Any, received: int) -> Any:
+        reads.append(request.endpoint)  # counted in this process only: the forked worker's list is its own
+        return original(sim, request, received)
+
+    monkeypatch.setattr(api, "read", counting)
+    events = [{"type": "identify", "userId": f"u{n}", "anonymousId": ANONS[0], "messageId": f"m-{n}",
+               "timestamp": "2024-03-01T09:00:00Z", "context": {"traits": {"plan": "pro"}}} for n in range(6)]
+    result = mpsim.replay(events, DESTINATIONS["original"], now=NOW, keep=0, workers=1)
+    assert result.sim.summary()["events"] > 0 and len(result.sim.log) >= 12
+    assert reads == []
+    twin = mpsim.replay(events, DESTINATIONS["original"], now=NOW, keep=0, workers=0)
+    assert fingerprint(result) == fingerprint(twin)  # generated $insert_ids ($identify has none) numbered alike
+
+
+def test_a_reading_made_under_other_settings_is_read_again():
+    """A request read ahead under settings that have changed since (here: another residency) is not trusted."""
+    from mpsim.mixpanel import api
+    from mpsim.mixpanel.simulator import to_wire
+
+    request = mpsim.transform({"type": "track", "event": "Viewed", "userId": "ada", "messageId": "m-1",
+                               "timestamp": "2024-03-01T09:00:00Z"}, {"token": "tok"}, now=NOW)[0]
+    other = mpsim.Simulator(token="tok", residency="eu", now=NOW)  # api.mixpanel.com: not ingested there
+    wire = to_wire(request)
+    reading = api.read(other, wire, other.clock.ms())
+    assert isinstance(reading, api.Reading)
+    reading.key = other.reading_key()
+    wire.reading = reading
+    sim = mpsim.Simulator(token="tok", now=NOW)
+    assert sim.handle(wire).ok
+    assert sim.summary()["events"] == 1  # read again here, in the US project: the event is stored
+    second = mpsim.transform({"type": "track", "event": "Viewed", "userId": "ada", "messageId": "m-2",
+                              "timestamp": "2024-03-01T09:00:00Z"}, {"token": "tok"}, now=NOW)[0]
+    stale = api.read(other, to_wire(second), other.clock.ms())
+    assert isinstance(stale, api.Reading)
+    stale.key, stale.received = sim.reading_key(), sim.clock.ms() - 1  # this project's settings, another clock
+    again = to_wire(second)
+    again.reading = stale
+    sim.handle(again)
+    assert sim.summary()["events"] == 2
+
+
+def test_record_errors_survive_the_trip_from_a_worker():
+    import pickle
+
+    from mpsim.mixpanel.events import RecordError
+
+    error = pickle.loads(pickle.dumps(RecordError("properties.$anon_id", "'properties.$anon_id' is invalid")))
+    assert (type(error), error.field, error.message) == (RecordError, "properties.$anon_id",
+                                                          "'properties.$anon_id' is invalid")

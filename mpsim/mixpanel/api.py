@@ -9,14 +9,17 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .events import Context
+from .ingest import PreparedEvent, PreparedProfile
 from .state import RecordResult
 from .wire import (
     MAX_BODY_BYTES,
     MAX_RECORDS,
     Broken,
+    Decoded,
     DecodeError,
     Reply,
     TooLarge,
@@ -33,7 +36,31 @@ GIF = "GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x
       "\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 IMPORT_FAILED = "some data points in the request failed validation"
 
-Handler = Callable[["Simulator", WireRequest, int, list[RecordResult]], Reply]
+
+
+@dataclass(slots=True)
+class Reading:
+    """A request read as far as the request itself and the project's settings decide: the first half
+    of answering it. Its parameters and, per record, either the record's fate (rejected, ignored) or
+    the prepared record that ``commit`` stores in order.
+
+    ``Simulator.handle`` reads and commits back to back. A long replay reads each request in a worker
+    process while this process commits the ones before (``mpsim/transform_pool.py``); ``key`` is then
+    the simulator's ``reading_key()`` the worker read with, and a reading whose key or clock no
+    longer match is read again here. One set of rules, in two halves.
+    """
+
+    endpoint: str
+    params: dict[str, str]
+    items: list[RecordResult | PreparedEvent | PreparedProfile]
+    received: int
+    key: Any = None
+
+
+#: reads a request: the answer when it ends before its records (bad credentials, unreadable body), else a Reading
+Reader = Callable[["Simulator", WireRequest, int], "Reply | Reading"]
+#: the answer to a committed reading, from its parameters and each record's result
+Finisher = Callable[[dict[str, str], list[RecordResult]], Reply]
 
 
 def _simple_reply(params: dict[str, str], ok: bool, error: str | None, *, api: str | None = None) -> Reply:
@@ -85,7 +112,7 @@ def _first_error(results: list[RecordResult]) -> str | None:
     return next((r.message for r in results if not r.ok), None)
 
 
-def handle_track(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult]) -> Reply:
+def read_track(sim: Simulator, request: WireRequest, received: int) -> Reply | Reading:
     try:
         decoded = decode(request, allow_gzip=True)
     except DecodeError as exc:
@@ -95,13 +122,19 @@ def handle_track(sim: Simulator, request: WireRequest, received: int, results: l
         return _simple_reply(params, False, f"a request may carry at most {MAX_RECORDS} events")
     ctx = Context("track", request.host, received, sim._state.identity.mode == "simplified",
                   request_ip=request.header("x-forwarded-for") or "127.0.0.1", use_request_ip=flag(params, "ip"),
-                  new_insert_id=sim.new_insert_id, geo=sim.geo)
+                  new_insert_id=sim.new_insert_id, geo=sim.geo, plain_json=decoded.plain)
+    return Reading("track", params, _read_events(sim, request, decoded, ctx, check_token=True), received)
+
+
+def _read_events(sim: Simulator, request: WireRequest, decoded: Decoded, ctx: Context, *,
+                 check_token: bool) -> list[RecordResult | PreparedEvent | PreparedProfile]:
     stored = sim.host_accepted(request.host)
-    for i, record in enumerate(decoded.records):
-        if i in decoded.broken:
-            results.append(_broken_record(i, decoded.broken[i], record))
-        else:
-            results.append(sim.ingest_event(record, ctx, i, check_token=True) if stored else _not_ingested(i))
+    return [_broken_record(i, decoded.broken[i], record) if i in decoded.broken
+            else sim.prepare_event(record, ctx, i, check_token=check_token) if stored else _not_ingested(i)
+            for i, record in enumerate(decoded.records)]
+
+
+def finish_track(params: dict[str, str], results: list[RecordResult]) -> Reply:
     ok = any(r.ok for r in results)
     return _simple_reply(params, ok, _first_error(results) or (None if ok else "no events in the request"))
 
@@ -132,7 +165,7 @@ def _authenticate_import(sim: Simulator, request: WireRequest) -> str | None:
     return "Invalid credentials"
 
 
-def handle_import(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult]) -> Reply:
+def read_import(sim: Simulator, request: WireRequest, received: int) -> Reply | Reading:
     if len(request.body) > MAX_BODY_BYTES and request.header("content-encoding").lower() != "gzip":
         return _import_error(413, f"request exceeds max limit of {MAX_BODY_BYTES} bytes", "Request Entity Too Large")
     problem = _authenticate_import(sim, request)
@@ -151,19 +184,15 @@ def handle_import(sim: Simulator, request: WireRequest, received: int, results: 
                              "Bad Request")
     ctx = Context("import", request.host, received, sim._state.identity.mode == "simplified",
                   request_ip=request.header("x-forwarded-for") or None, new_insert_id=sim.new_insert_id,
-                  geo=sim.geo)
-    stored = sim.host_accepted(request.host)
-    for i, record in enumerate(decoded.records):
-        if i in decoded.broken:
-            results.append(_broken_record(i, decoded.broken[i], record))
-        elif stored:
-            results.append(sim.ingest_event(record, ctx, i, check_token=False))
-        else:
-            results.append(_not_ingested(i))
+                  geo=sim.geo, plain_json=decoded.plain)
+    return Reading("import", decoded.params, _read_events(sim, request, decoded, ctx, check_token=False), received)
+
+
+def finish_import(params: dict[str, str], results: list[RecordResult]) -> Reply:
     imported = sum(1 for r in results if r.ok)
     failed = [r for r in results if not r.ok]
-    strict = flag(decoded.params, "strict")
-    if not strict and decoded.params.get("verbose", "").strip() not in ("1", "2"):
+    strict = flag(params, "strict")
+    if not strict and params.get("verbose", "").strip() not in ("1", "2"):
         return Reply.plain(not failed)  # the official Node client's import_batch wants 1 (spec §1.4)
     if strict:
         if not failed:
@@ -197,8 +226,8 @@ def _failed_record(result: RecordResult) -> dict[str, Any]:
     return out
 
 
-def _profiles_handler(kind: str, api: str) -> Handler:
-    def handle(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult]) -> Reply:
+def _profiles_reader(kind: str, api: str) -> Reader:
+    def read(sim: Simulator, request: WireRequest, received: int) -> Reply | Reading:
         try:
             decoded = decode(request, allow_gzip=False)
         except DecodeError as exc:
@@ -208,13 +237,19 @@ def _profiles_handler(kind: str, api: str) -> Handler:
             return _simple_reply(params, False, f"a request may carry at most {MAX_RECORDS} updates", api=api)
         stored = sim.host_accepted(request.host)
         request_ip = request.header("x-forwarded-for") or None
-        for i, record in enumerate(decoded.records):
-            if i in decoded.broken:
-                results.append(_broken_record(i, decoded.broken[i], record))
-                continue
-            results.append(sim.apply_profile_record(record, kind, i, received, request_ip=request_ip,
-                                                    locate=params.get("ip", "1").strip() != "0") if stored
-                           else _not_ingested(i))
+        locate = params.get("ip", "1").strip() != "0"
+        items: list[RecordResult | PreparedEvent | PreparedProfile] = [
+            _broken_record(i, decoded.broken[i], record) if i in decoded.broken
+            else sim.prepare_profile_record(record, kind, i, received, request_ip=request_ip, locate=locate)
+            if stored else _not_ingested(i)
+            for i, record in enumerate(decoded.records)]
+        return Reading(kind, params, items, received)
+
+    return read
+
+
+def _profiles_finisher(api: str) -> Finisher:
+    def finish(params: dict[str, str], results: list[RecordResult]) -> Reply:
         failed = [r for r in results if not r.ok]
         if flag(params, "strict") and failed:
             return Reply.of_json(400, {"code": 400, "error": IMPORT_FAILED, "status": "Bad Request",
@@ -224,16 +259,34 @@ def _profiles_handler(kind: str, api: str) -> Handler:
         return _simple_reply(params, ok, _first_error(results) or (None if ok else "no records in the request"),
                              api=api)
 
-    return handle
+    return finish
 
 
-#: Endpoint name → handler: the only dispatch table.
-ROUTES: dict[str, Handler] = {
-    "track": handle_track,
-    "import": handle_import,
-    "engage": _profiles_handler("engage", "Engage"),
-    "groups": _profiles_handler("groups", "Groups"),
+#: Endpoint name → (how a request is read, how the committed records are answered): the only dispatch table.
+ENDPOINTS: dict[str, tuple[Reader, Finisher]] = {
+    "track": (read_track, finish_track),
+    "import": (read_import, finish_import),
+    "engage": (_profiles_reader("engage", "Engage"), _profiles_finisher("Engage")),
+    "groups": (_profiles_reader("groups", "Groups"), _profiles_finisher("Groups")),
 }
+
+
+def read(sim: Simulator, request: WireRequest, received: int) -> Reply | Reading:
+    """The first half of answering an ingestion request: what the request and the project's settings
+    decide (credentials, body, each record's own checks). Changes nothing; ``commit`` does the rest."""
+    return ENDPOINTS[request.endpoint or ""][0](sim, request, received)
+
+
+def commit(sim: Simulator, reading: Reading, results: list[RecordResult]) -> Reply:
+    """The second half: each prepared record stored in order (identity, profiles), and the answer."""
+    for item in reading.items:
+        if isinstance(item, PreparedEvent):
+            results.append(sim.commit_event(item))
+        elif isinstance(item, PreparedProfile):
+            results.append(sim.commit_profile_record(item))
+        else:
+            results.append(item)
+    return ENDPOINTS[reading.endpoint][1](reading.params, results)
 
 
 #: Methods the ingestion endpoints answer (OPTIONS is the CORS preflight).
@@ -267,9 +320,14 @@ def preflight(request: WireRequest) -> Reply:
     return Reply(204, "", "text/plain", headers)
 
 
-def route(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult]) -> Reply:
-    handler = ROUTES.get(request.endpoint or "")
-    if handler is None:
+def route(sim: Simulator, request: WireRequest, received: int, results: list[RecordResult], *,
+          store: bool = True) -> Reply:
+    """Answer one request (``Simulator.handle`` holds the lock, logs it and keeps ``results``).
+
+    ``store=False`` reads the request and answers as if every prepared record had been stored, storing
+    nothing: ``mpsim.scale`` prepares a whole history that way and commits it later, in order.
+    """
+    if request.endpoint not in ENDPOINTS:
         return Reply.of_json(404, {"error": f"unknown endpoint {request.path!r}; Mixpanel ingests on /track, "
                                             "/import, /engage and /groups", "status": 0})
     method = request.method.upper()
@@ -277,4 +335,13 @@ def route(sim: Simulator, request: WireRequest, received: int, results: list[Rec
         return preflight(request)
     if method not in ("GET", "POST"):
         return method_not_allowed(request)
-    return handler(sim, request, received, results)
+    reading = request.reading
+    if reading is None or reading.received != received or reading.key != sim.reading_key():
+        reading = read(sim, request, received)  # not read ahead, or read under settings that have changed since
+    if isinstance(reading, Reply):
+        return reading
+    if not store:
+        results += [item if isinstance(item, RecordResult) else RecordResult(item.index, True, stored=True)
+                    for item in reading.items]
+        return ENDPOINTS[reading.endpoint][1](reading.params, results)
+    return commit(sim, reading, results)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import sys
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from .events import StoredEvent
@@ -31,11 +33,36 @@ _NO_GROUPS: tuple[tuple[str, str], ...] = ()
 _NOTHING: frozenset[int] = frozenset()
 
 
-def _layout(keys: tuple[str, ...]) -> tuple[tuple[tuple[int, str], ...], tuple[int, ...]]:
-    """Of a key order: the (position, name) of the names a column may hold, and the positions of the others."""
+def _picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """``itemgetter`` that always gives a tuple (one position included, none too)."""
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda seq: (seq[only],)
+    if not positions:
+        return lambda seq: ()
+    return itemgetter(*positions)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where, in one key order, the names a column may hold are, worked out once per distinct key order."""
+
+    column_positions: tuple[tuple[int, str], ...]
+    other_positions: tuple[int, ...]
+    #: the values at the column names' positions, and the same names' column values out of ``column_values``
+    pick_named: Callable[[Sequence[Any]], tuple[Any, ...]]
+    pick_columns: Callable[[Sequence[Any]], tuple[Any, ...]]
+    pick_others: Callable[[Sequence[Any]], tuple[Any, ...]]
+    #: every column name's position: the usual case, where each value repeats its column
+    all_positions: frozenset[int]
+
+
+def _layout(keys: tuple[str, ...]) -> _Layout:
     columns = tuple((position, key) for position, key in enumerate(keys) if key in _COLUMN_KEYS)
     taken = {position for position, _ in columns}
-    return columns, tuple(position for position in range(len(keys)) if position not in taken)
+    others = tuple(position for position in range(len(keys)) if position not in taken)
+    return _Layout(columns, others, _picker([p for p, _ in columns]), _picker([_COLUMN_KEYS.index(k) for _, k in columns]),
+                   _picker(others), frozenset(taken))
 
 
 def _shared(text: str) -> str:
@@ -77,18 +104,21 @@ class EventStore:
         layout = self._layouts.get(keys)
         if layout is None:
             layout = self._layouts[keys] = _layout(keys)
-        column_positions, other_positions = layout
         values = list(props.values())
-        if column_positions:
-            column = {"time": event.time_ms, "distinct_id": event.distinct_id, "$insert_id": event.insert_id,
-                      "$mp_api_endpoint": event.host, "$mp_api_timestamp_ms": event.received_ms,
-                      "$import": event.endpoint == "import" or None}
-            same = []
-            for position, key in column_positions:  # the value repeats its column exactly (1 is not True)
-                value, in_column = values[position], column[key]
-                if value is not None and type(value) is type(in_column) and value == in_column:
-                    same.append(position)
-            from_column = frozenset(same)
+        if layout.column_positions:
+            # the columns' values in _COLUMN_KEYS order
+            column = (event.time_ms, event.distinct_id, event.insert_id, event.host, event.received_ms,
+                      event.endpoint == "import" or None)
+            named, in_columns = layout.pick_named(values), layout.pick_columns(column)
+            if (named == in_columns and None not in in_columns
+                    and tuple(map(type, named)) == tuple(map(type, in_columns))):  # each value repeats its column
+                from_column = layout.all_positions
+            else:
+                same = []
+                for (position, _key), value, in_column in zip(layout.column_positions, named, in_columns, strict=True):
+                    if value is not None and type(value) is type(in_column) and value == in_column:  # 1 is not True
+                        same.append(position)
+                from_column = frozenset(same)
         else:
             from_column = _NOTHING
         shape = (keys, from_column)
@@ -96,10 +126,10 @@ class EventStore:
         if shape_id is None:
             shape_id = self._shape_ids[shape] = len(self.shapes)
             self.shapes.append((tuple(_shared(k) for k in keys), from_column))
-        if len(from_column) == len(column_positions):
-            values = [values[position] for position in other_positions]
+        if len(from_column) == len(layout.column_positions):
+            stored: Sequence[Any] = layout.pick_others(values)
         else:
-            values = [value for position, value in enumerate(values) if position not in from_column]
+            stored = [value for position, value in enumerate(values) if position not in from_column]
         self.seq.append(event.seq)
         name, distinct_id, endpoint, host = event.name, event.distinct_id, event.endpoint, event.host
         self.names.append(sys.intern(name) if type(name) is str else name)
@@ -112,7 +142,7 @@ class EventStore:
         self.generated.append(1 if event.generated_insert_id else 0)
         self.groups.append(event.groups or _NO_GROUPS)
         self.shape_of.append(shape_id)
-        self.values.append(_ENCODE(values))
+        self.values.append(_ENCODE(stored))
         self.version += 1
 
     def properties(self, index: int) -> dict[str, Any]:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
-from .._js import number_to_string
+from .._js import _orjson, number_to_string
 from .geo import event_location
-from .profiles import needs_truncation, truncate
+from .profiles import MAX_STRING, needs_truncation, truncate
 
 IDENTITY_EVENTS = frozenset({"$identify", "$create_alias", "$merge"})
 FORBIDDEN_IDS = frozenset({
@@ -44,6 +44,10 @@ class RecordError(ValueError):
         super().__init__(message)
         self.field = field_name
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled with both arguments (a replay's worker sends prepared records, errors included, back)
+        return (type(self), (self.field, self.message))
 
 
 @dataclass(slots=True)
@@ -129,6 +133,12 @@ def _check_shape(value: Any, path: str, depth: int) -> None:
 _NO_BIG_COLLECTIONS = MAX_COLLECTION_BYTES // 2
 
 
+def _check_key_count(props: dict[str, Any]) -> None:
+    if len(props) >= MAX_KEYS:
+        raise RecordError("properties", f"'properties' is invalid: must have fewer than {MAX_KEYS} keys "
+                                        f"(has {len(props)})")
+
+
 def validate_properties(props: dict[str, Any], record_size: int | None = None) -> None:
     """Key count, nesting, list length and size limits on event properties (spec §2.5).
 
@@ -136,9 +146,7 @@ def validate_properties(props: dict[str, Any], record_size: int | None = None) -
     each list and object when none can be over the limit.
     """
     measure = record_size is None or record_size > _NO_BIG_COLLECTIONS
-    if len(props) >= MAX_KEYS:
-        raise RecordError("properties", f"'properties' is invalid: must have fewer than {MAX_KEYS} keys "
-                                        f"(has {len(props)})")
+    _check_key_count(props)
     for key, value in props.items():
         if not (type(key) is str and key.isascii()) and _SURROGATE.search(key):
             raise RecordError(f"properties.{key}", f"properties.{key} is invalid: string should be valid utf8")
@@ -155,12 +163,64 @@ def validate_properties(props: dict[str, Any], record_size: int | None = None) -
 
 
 _SIZE_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: where orjson's compact JSON can differ from ``json.dumps``'s for plain records: floats in exponent form
+#: (``1e-7`` vs ``1e-07``) and small floats orjson writes in full (``0.00001`` vs ``1e-05``). Found with
+#: ``bytes.translate`` (digits → ``0``, ``e``/``E`` → ``e``, ``.`` kept, the rest → space) and two
+#: substring searches: a regex over the text takes several times longer.
+_FLOAT_SHAPES = bytes(0x30 if 0x30 <= b <= 0x39 else 0x65 if b in (0x45, 0x65) else 0x2E if b == 0x2E else 0x20
+                      for b in range(256))
 
 
-def event_size(record: dict[str, Any]) -> int:
-    """The record's size in bytes as compact UTF-8 JSON (one encoder serves all; ASCII text needs no encoding)."""
+def compact_json(record: Any) -> bytes | None:
+    """The record as ``json.dumps(record, ensure_ascii=False, separators=(",", ":"))`` writes it, in
+    UTF-8, written by orjson (several times faster); None when orjson's text would differ or it
+    cannot write the record (lone surrogates, integers past 64 bits): then only the standard encoder
+    knows. Only for plain records (``wire.loads_plain``): orjson writes infinity as ``null``.
+    """
+    if _orjson is None:
+        return None
+    try:
+        raw = _orjson.dumps(record)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
+    shapes = raw.translate(_FLOAT_SHAPES)
+    if b"0e" in shapes or b"0.0000" in shapes:
+        return None
+    return raw
+
+
+def event_size(record: dict[str, Any], plain: bool = False) -> int:
+    """The record's size in bytes as compact UTF-8 JSON (``json.dumps`` with ``ensure_ascii=False``).
+
+    A ``plain`` record (read by ``wire.loads_plain``) is measured through ``compact_json``, several
+    times faster, where it can be; any other record by the standard encoder.
+    """
+    raw = compact_json(record) if plain else None
+    if raw is not None:
+        return len(raw)
     text = _SIZE_TEXT(record)
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _flat(raw: bytes) -> bool:
+    """Whether a record's compact JSON has no object or list below its properties (conservative: a
+    brace or bracket inside a string counts too)."""
+    return raw.count(b"{") == 2 and b"[" not in raw
+
+
+#: for ``_short_strings``: a quote stays a quote, every other byte becomes ``x``
+_QUOTES_ONLY = bytes(0x22 if b == 0x22 else 0x78 for b in range(256))
+_LONG_RUN = b"x" * (MAX_STRING + 1)
+
+
+def _short_strings(raw: bytes) -> bool:
+    """Whether no string or name in a record's compact JSON can be longer than ``MAX_STRING`` characters.
+
+    Between two quotes there is one string or a stretch of punctuation and numbers; a string of n
+    characters takes at least n bytes. An escaped quote (``\\"``) would split one string in two: then
+    the answer is no (conservative), as it is for any stretch past the limit. C-speed passes only.
+    """
+    return b'\\"' not in raw and _LONG_RUN not in raw.translate(_QUOTES_ONLY)
 
 
 @dataclass
@@ -177,6 +237,8 @@ class Context:
     new_insert_id: Callable[[], str] = field(default=lambda: uuid4().hex)
     #: the project's IP → location resolver, if it has one
     geo: Any = None
+    #: the records were read from plain JSON text (``wire.plain_numbers``): sizing may use orjson
+    plain_json: bool = False
 
 
 def simplified_ids(props: dict[str, Any]) -> None:
@@ -221,7 +283,10 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
     name = record.get("event")
     if not isinstance(name, str) or name == "":
         raise RecordError("event", "'event' is invalid: must be a non-empty string")
-    size = event_size(record)  # the record is not changed below: one measure serves both uses
+    # the record is not changed below: one measure serves every use. Its compact JSON (plain records only)
+    # also answers, at C speed, whether the properties are flat and their strings short, the usual case.
+    raw = compact_json(record) if ctx.plain_json else None
+    size = len(raw) if raw is not None else event_size(record)
     if size >= MAX_EVENT_BYTES:
         raise RecordError("properties", "'properties' is invalid: the event must be smaller than 1 MB")
     props = dict(record["properties"])
@@ -232,7 +297,10 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
         props["distinct_id"] = props.pop("$distinct_id")
     if ctx.simplified:
         simplified_ids(props)
-    validate_properties(props, size)
+    if raw is not None and _flat(raw):  # no nesting, no lone surrogate (plain): only the key count can fail
+        _check_key_count(props)
+    else:
+        validate_properties(props, size)
 
     # time
     if props.get("time") is None:
@@ -284,7 +352,11 @@ def check_event(record: Any, ctx: Context) -> tuple[str, dict[str, Any], int | N
     props.update(location)
     # the event store (``columns.py``) shares repeated strings and encodes the rest: nothing is
     # interned here (interning every value would keep each unique one alive in the intern table)
-    props = truncate(props) if needs_truncation(props) else props  # a copy already: nothing else holds it
+    if raw is not None and _short_strings(raw):  # then only what was added to the record can be long
+        long_text = len(distinct_id) > MAX_STRING or needs_truncation(location)
+    else:
+        long_text = needs_truncation(props)
+    props = truncate(props) if long_text else props  # a copy already: nothing else holds it
     props["$mp_api_endpoint"] = ctx.host
     props["$mp_api_timestamp_ms"] = ctx.received_ms
     props["$mp_event_size"] = size

@@ -122,6 +122,8 @@ class PreparedEvent:
     pair: tuple[str, str] | None = None
     identity_op: IdentityOp | None = None
     error: RecordError | None = None
+    #: the generated ``$insert_id`` is a stand-in, numbered when committed (read ahead, out of order)
+    insert_id_pending: bool = False
 
 
 @dataclass

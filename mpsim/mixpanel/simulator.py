@@ -359,6 +359,15 @@ class Simulator(StateViews):
                                 f"a {type(request).__name__}. Use sim.handle(WireRequest(...)) for raw HTTP.")
         return [self.handle(to_wire(r)) for r in requests]
 
+    def reading_key(self) -> tuple[Any, ...]:
+        """What reading a request (``api.read``) depends on besides the request: the project's settings.
+
+        A replay's worker reads requests ahead with a copy of this simulator; a reading made under
+        another key (settings changed since) is read again here, so it can never be stale.
+        """
+        return (self.token, self.api_secret, tuple(self.service_accounts.items()), self.project_id, self.residency,
+                self._state.identity.mode, id(self.geo))
+
     # ------------------------------------------------------------------ semantics
     def host_accepted(self, host: str) -> bool:
         """False when the host belongs to another residency (data is then silently not ingested)."""
@@ -407,6 +416,9 @@ class Simulator(StateViews):
     def commit_event(self, prepared: PreparedEvent) -> RecordResult:
         """Number a prepared event, apply its identity op and store it (what depends on the project's state)."""
         seq = self._state.next_seq()
+        if prepared.insert_id_pending:  # read ahead: the generated $insert_id takes its number now, in order
+            prepared.properties["$insert_id"] = self.new_insert_id()
+            prepared.insert_id_pending = False
         if prepared.error is not None:
             return RecordResult(prepared.index, False, field=prepared.error.field, message=prepared.error.message,
                                 insert_id=prepared.raw_insert_id)

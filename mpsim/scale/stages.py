@@ -108,23 +108,25 @@ def transform_error_row(source: int, error: Exception) -> dict[str, Any]:
 
 
 class _Preparer(Simulator):
-    """A simulator that stops each record after the half the record alone decides, and keeps that half."""
+    """A simulator that keeps each record's prepared half (the half the record alone decides), with its
+    ``$insert_id`` count; ``route(..., store=False)`` reads requests with it and commits nothing."""
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
         self.items: list[tuple[Any, int]] = []
 
-    def ingest_event(self, record: Any, ctx: Any, index: int, *, check_token: bool) -> RecordResult:
-        prepared = self.prepare_event(record, ctx, index, check_token=check_token)
+    def prepare_event(self, record: Any, ctx: Any, index: int, *, check_token: bool) -> RecordResult | PreparedEvent:
+        prepared = super().prepare_event(record, ctx, index, check_token=check_token)
         self.items.append((prepared, self._state.generated_ids))
-        return prepared if isinstance(prepared, RecordResult) else RecordResult(index, True, stored=True)
+        return prepared
 
-    def apply_profile_record(self, record: Any, kind: str, index: int, received_ms: int, *,
-                             request_ip: str | None = None, locate: bool = True) -> RecordResult:
-        prepared = self.prepare_profile_record(record, kind, index, received_ms, request_ip=request_ip,
-                                               locate=locate)
+    def prepare_profile_record(self, record: Any, kind: str, index: int, received_ms: int, *,
+                               request_ip: str | None = None,
+                               locate: bool = True) -> RecordResult | PreparedProfile:
+        prepared = super().prepare_profile_record(record, kind, index, received_ms, request_ip=request_ip,
+                                                  locate=locate)
         self.items.append((prepared, 0))
-        return prepared if isinstance(prepared, RecordResult) else RecordResult(index, True, stored=True)
+        return prepared
 
 
 @dataclass
@@ -170,7 +172,7 @@ def prepare_piece(piece: Piece, destination: Any, settings: dict[str, Any], now_
             counts.records += len(request.records)
             sim.items = []
             results: list[RecordResult] = []
-            reply = route(sim, to_wire(request), now_ms, results)
+            reply = route(sim, to_wire(request), now_ms, results, store=False)
             endpoint = request.path
             rejected += rejection_rows(source, r_index, endpoint, reply.ok, reply.body, results, len(request.records))
             for prepared, generated in sim.items:
