@@ -228,12 +228,9 @@ def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: st
 
         n_buckets = buckets or max(1, math.ceil(seq_total / RECORDS_PER_BUCKET))
         t = time.perf_counter()
-        policy = settings.get("anon_id_policy", "uuid4+mixpanel")
-        state = IdentityState.in_memory(mode, policy) if identity_cache is None else \
-            IdentitySpill(mode, policy, cache=identity_cache, folder=spill_dir)
-        with state:
-            ident = stages.identity_pass(state, work, out, [p.number for p in pieces], seq_offsets, n_buckets,
-                                         bar.stage("identity", len(pieces)))
+        ident = _identity_stage(mode, settings.get("anon_id_policy", "uuid4+mixpanel"), identity_cache, spill_dir,
+                                work, out, [p.number for p in pieces], seq_offsets, n_buckets,
+                                bar.stage("identity", len(pieces)))
         timings["identity"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -258,6 +255,21 @@ def replay(source: str, destination: Mapping[str, Any] | None = None, *, out: st
     with fsspec.open(f"{out}/summary.json", "w") as handle:
         json.dump(summary, handle, indent=2, default=str)
     return ScaleReplay(out, summary)
+
+
+def _identity_stage(mode: str, policy: str, cache: int | None, spill_dir: str | None, work: str, out: str,
+                    pieces: list[int], offsets: dict[int, int], buckets: int, progress: Callable[[int], None]) -> Any:
+    """Stage 2 with its state made here and gone on return.
+
+    The state must not outlive the pass: the later stages fork their workers from this process,
+    and every forked worker would carry an in-memory identity state's pages.
+    """
+    from . import stages
+
+    state = IdentityState.in_memory(mode, policy) if cache is None else \
+        IdentitySpill(mode, policy, cache=cache, folder=spill_dir)
+    with state:
+        return stages.identity_pass(state, work, out, pieces, offsets, buckets, progress)
 
 
 def _summary(out: str, settings: dict[str, Any], destination: Any, now_ms: int, prepared: list[Any], ident: Any,

@@ -204,6 +204,45 @@ def test_a_missing_extra_names_the_extra_to_install(monkeypatch):
         _deps.require()
 
 
+@pytest.mark.parametrize("cache", [None, 3])
+def test_the_identity_state_is_gone_before_the_stages_that_fork_workers(tmp_path, monkeypatch, cache):
+    # the replay kept its identity state referenced until it returned, so every worker forked for the
+    # join and reduce stages carried an in-memory state's pages (10M: largest process 817 MB, not ~660)
+    import gc
+    import importlib
+    import weakref
+
+    from mpsim.scale import stages
+    from mpsim.scale.spill import IdentitySpill, IdentityState
+
+    made: list[weakref.ref] = []
+    alive_at_join: list[bool] = []
+    real_memory, real_spill, real_finish = IdentityState.in_memory, IdentitySpill, stages.finish_piece
+
+    def in_memory(*args, **kwargs):
+        state = real_memory(*args, **kwargs)
+        made.append(weakref.ref(state.engine))
+        return state
+
+    def spill(*args, **kwargs):
+        state = real_spill(*args, **kwargs)
+        made.append(weakref.ref(state.engine))
+        return state
+
+    def finish(*args, **kwargs):
+        gc.collect()
+        alive_at_join.append(any(ref() is not None for ref in made))
+        return real_finish(*args, **kwargs)
+
+    monkeypatch.setattr(IdentityState, "in_memory", in_memory)
+    monkeypatch.setattr(importlib.import_module("mpsim.scale.replay"), "IdentitySpill", spill)
+    monkeypatch.setattr(stages, "finish_piece", finish)
+    source = str(tmp_path / "h")
+    generate(source, 400, seed=2, days=1)
+    replay(source, destination("original"), out=str(tmp_path / "o"), now=NOW, scheduler="sync", identity_cache=cache)
+    assert len(made) == 1 and alive_at_join and not any(alive_at_join)
+
+
 def test_a_bad_identity_cache_or_spill_folder_is_named(history, tmp_path):
     with pytest.raises(MpsimError, match="identity cache must be a whole number of entries, at least 1, not 0"):
         replay(history, {"token": "T"}, out=str(tmp_path / "o"), now=NOW, scheduler="sync", identity_cache=0)
