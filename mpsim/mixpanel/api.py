@@ -37,7 +37,6 @@ GIF = "GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x
 IMPORT_FAILED = "some data points in the request failed validation"
 
 
-
 @dataclass(slots=True)
 class Reading:
     """A request read as far as the request itself and the project's settings decide: the first half
@@ -128,9 +127,17 @@ def read_track(sim: Simulator, request: WireRequest, received: int) -> Reply | R
 
 def _read_events(sim: Simulator, request: WireRequest, decoded: Decoded, ctx: Context, *,
                  check_token: bool) -> list[RecordResult | PreparedEvent | PreparedProfile]:
+    return _read_records(sim, request, decoded,
+                         lambda record, i: sim.prepare_event(record, ctx, i, check_token=check_token))
+
+
+def _read_records(sim: Simulator, request: WireRequest, decoded: Decoded,
+                  prepare: Callable[[Any, int], RecordResult | PreparedEvent | PreparedProfile],
+                  ) -> list[RecordResult | PreparedEvent | PreparedProfile]:
+    """Each record's fate or prepared half: broken on the wire, sent to another residency's host, or ``prepare``d."""
     stored = sim.host_accepted(request.host)
     return [_broken_record(i, decoded.broken[i], record) if i in decoded.broken
-            else sim.prepare_event(record, ctx, i, check_token=check_token) if stored else _not_ingested(i)
+            else prepare(record, i) if stored else _not_ingested(i)
             for i, record in enumerate(decoded.records)]
 
 
@@ -235,14 +242,10 @@ def _profiles_reader(kind: str, api: str) -> Reader:
         params = decoded.params
         if len(decoded.records) > MAX_RECORDS:
             return _simple_reply(params, False, f"a request may carry at most {MAX_RECORDS} updates", api=api)
-        stored = sim.host_accepted(request.host)
         request_ip = request.header("x-forwarded-for") or None
         locate = params.get("ip", "1").strip() != "0"
-        items: list[RecordResult | PreparedEvent | PreparedProfile] = [
-            _broken_record(i, decoded.broken[i], record) if i in decoded.broken
-            else sim.prepare_profile_record(record, kind, i, received, request_ip=request_ip, locate=locate)
-            if stored else _not_ingested(i)
-            for i, record in enumerate(decoded.records)]
+        items = _read_records(sim, request, decoded, lambda record, i: sim.prepare_profile_record(
+            record, kind, i, received, request_ip=request_ip, locate=locate))
         return Reading(kind, params, items, received)
 
     return read
@@ -286,6 +289,11 @@ def commit(sim: Simulator, reading: Reading, results: list[RecordResult]) -> Rep
             results.append(sim.commit_profile_record(item))
         else:
             results.append(item)
+    return answer(reading, results)
+
+
+def answer(reading: Reading, results: list[RecordResult]) -> Reply:
+    """Mixpanel's answer to a read request, given each record's result."""
     return ENDPOINTS[reading.endpoint][1](reading.params, results)
 
 
@@ -343,5 +351,5 @@ def route(sim: Simulator, request: WireRequest, received: int, results: list[Rec
     if not store:
         results += [item if isinstance(item, RecordResult) else RecordResult(item.index, True, stored=True)
                     for item in reading.items]
-        return ENDPOINTS[reading.endpoint][1](reading.params, results)
+        return answer(reading, results)
     return commit(sim, reading, results)

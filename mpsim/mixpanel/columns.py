@@ -49,7 +49,7 @@ class _Layout:
 
     column_positions: tuple[tuple[int, str], ...]
     other_positions: tuple[int, ...]
-    #: the values at the column names' positions, and the same names' column values out of ``column_values``
+    #: the values at the column names' positions, and the same names' values out of the columns (in ``_COLUMN_KEYS`` order)
     pick_named: Callable[[Sequence[Any]], tuple[Any, ...]]
     pick_columns: Callable[[Sequence[Any]], tuple[Any, ...]]
     pick_others: Callable[[Sequence[Any]], tuple[Any, ...]]

@@ -189,15 +189,11 @@ def compact_json(record: Any) -> bytes | None:
     return raw
 
 
-def event_size(record: dict[str, Any], plain: bool = False) -> int:
-    """The record's size in bytes as compact UTF-8 JSON (``json.dumps`` with ``ensure_ascii=False``).
+def event_size(record: dict[str, Any]) -> int:
+    """The record's size in bytes as compact UTF-8 JSON (one encoder serves all; ASCII text needs no encoding).
 
-    A ``plain`` record (read by ``wire.loads_plain``) is measured through ``compact_json``, several
-    times faster, where it can be; any other record by the standard encoder.
+    ``check_event`` measures plain records through ``compact_json`` first, several times faster.
     """
-    raw = compact_json(record) if plain else None
-    if raw is not None:
-        return len(raw)
     text = _SIZE_TEXT(record)
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
@@ -237,7 +233,7 @@ class Context:
     new_insert_id: Callable[[], str] = field(default=lambda: uuid4().hex)
     #: the project's IP → location resolver, if it has one
     geo: Any = None
-    #: the records were read from plain JSON text (``wire.plain_numbers``): sizing may use orjson
+    #: the records were read from plain JSON text (``wire.loads_plain``): sizing and shape checks may use orjson's text
     plain_json: bool = False
 
 
